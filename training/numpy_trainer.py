@@ -1,0 +1,73 @@
+"""Adam and the mini-batch training loop of the from-scratch NumPy network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from inference.numpy_net import NumpyNet, Params
+from training.augment import Augmentation, augment
+
+
+@dataclass
+class Adam:
+    """Adam (Kingma & Ba) with bias correction, updating parameters in place."""
+
+    learning_rate: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    step: int = 0
+    first: Params = field(default_factory=dict)
+    second: Params = field(default_factory=dict)
+
+    def update(self, params: Params, grads: Params) -> None:
+        self.step += 1
+        correction1 = 1 - self.beta1**self.step
+        correction2 = 1 - self.beta2**self.step
+        for key, grad in grads.items():
+            m = self.first.setdefault(key, np.zeros_like(grad))
+            v = self.second.setdefault(key, np.zeros_like(grad))
+            m *= self.beta1
+            m += (1 - self.beta1) * grad
+            v *= self.beta2
+            v += (1 - self.beta2) * grad * grad
+            params[key] -= (
+                self.learning_rate * (m / correction1) / (np.sqrt(v / correction2) + self.epsilon)
+            ).astype(params[key].dtype)
+
+
+def train_numpy_net(
+    net: NumpyNet,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    final_learning_rate: float,
+    augmentation: Augmentation,
+    seed: int,
+    progress: bool = True,
+) -> list[float]:
+    """Train in place with Adam and an exponentially decaying learning rate; returns epoch losses."""
+    rng = np.random.default_rng(seed)
+    optimiser = Adam(learning_rate=learning_rate)
+    decay = (final_learning_rate / learning_rate) ** (1 / max(1, epochs - 1))
+    losses = []
+    for epoch in range(epochs):
+        optimiser.learning_rate = learning_rate * decay**epoch
+        epoch_images = augment(images, augmentation, rng).reshape(len(images), -1)
+        order = rng.permutation(len(images))
+        total, batches = 0.0, range(0, len(order), batch_size)
+        bar = tqdm(batches, desc=f"numpy epoch {epoch + 1}/{epochs}", disable=not progress)
+        for start in bar:
+            index = order[start : start + batch_size]
+            probabilities, cache = net.forward(epoch_images[index])
+            total += net.loss(probabilities, labels[index]) * len(index)
+            optimiser.update(net.params, net.backward(cache, labels[index]))
+        losses.append(total / len(order))
+        bar.set_postfix(loss=f"{losses[-1]:.4f}")
+    return losses
