@@ -1,0 +1,114 @@
+"""Shared test infrastructure: a real Redis, a real Celery worker process, the real database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from webapp.embedded_redis import ensure_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """The broker URL: REDIS_URL if given, else an embedded server the tests start themselves."""
+    process = ensure_redis(settings.REDIS_URL, ROOT / "var" / "test-redis")
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    yield settings.REDIS_URL
+    if process is not None:
+        process.terminate()
+        process.wait(10)
+
+
+def database_url(database: dict) -> str:
+    """A DATABASE_URL for another process to open the database this test run uses."""
+    if database["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{database['NAME']}"
+    user = database.get("USER") or "postgres"
+    host = database.get("HOST") or "127.0.0.1"
+    port = database.get("PORT") or 5432
+    password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{host}:{port}/{database['NAME']}"
+
+
+class WorkerProcess:
+    """A `celery worker` subprocess on the test database and broker."""
+
+    def __init__(self, env: dict[str, str], name: str, log_path: Path) -> None:
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "worker.app", "worker",
+                "--pool=prefork", "--concurrency=1", "--queues=predict", "--loglevel=INFO",
+                "--without-gossip", "--without-mingle", f"--hostname={name}@%h",
+            ],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def child_pids(self) -> list[int]:
+        """Pids of the prefork pool's children."""
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True)
+        return [int(pid) for pid in out.stdout.split()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def worker_env(redis_server: str, django_db_setup: None, django_db_blocker) -> dict[str, str]:
+    """Environment for a worker process that sees the test database and the test broker."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        url = database_url(connection.settings_dict)
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_server,
+        "INFERENCE_THREADS": "1",
+        "REQUEUE_AFTER_SECONDS": "2",
+        "DJANGO_SETTINGS_MODULE": "webapp.settings",
+    }
+
+
+def start_worker(env: dict[str, str], name: str, tmp_dir: Path) -> WorkerProcess:
+    """Start a worker and wait until it answers a control ping."""
+    from worker.app import app
+
+    worker = WorkerProcess(env, name, tmp_dir / f"{name}.log")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        replies = app.control.inspect(timeout=0.5).ping() or {}
+        if any(key.startswith(f"{name}@") for key in replies):
+            return worker
+        if worker.process.poll() is not None:
+            break
+    worker.stop()
+    raise RuntimeError(f"Celery worker {name} did not start; see {worker.log_path}:\n{worker.log_path.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(worker_env: dict[str, str], tmp_path_factory) -> Iterator[WorkerProcess]:
+    """One live worker for the whole session (models preloaded in its pool child)."""
+    worker = start_worker(worker_env, "session", tmp_path_factory.mktemp("workers"))
+    yield worker
+    worker.stop()

@@ -1,0 +1,67 @@
+"""Test data: canvas-style PNGs made from MNIST digits or drawn strokes."""
+
+from __future__ import annotations
+
+import base64
+import io
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+
+from training.data import Mnist, load_mnist
+from training.settings import mnist_dir
+
+
+@lru_cache(maxsize=1)
+def mnist() -> Mnist:
+    """MNIST from MNIST_DIR (tests never download data)."""
+    directory = mnist_dir()
+    if directory is None:
+        raise RuntimeError("Set MNIST_DIR to the directory with the four MNIST IDX .gz files.")
+    return load_mnist(directory)
+
+
+def canvas_png(
+    pixels: np.ndarray,
+    *,
+    size: int = 400,
+    digit_size: int = 240,
+    offset: tuple[int, int] = (0, 0),
+    transparent: bool = False,
+    image_format: str = "PNG",
+) -> bytes:
+    """Draw a 28x28 white-on-black digit as a browser canvas would export it: dark ink on white."""
+    ink = Image.fromarray(np.round(pixels * 255).astype(np.uint8), mode="L").resize(
+        (digit_size, digit_size), Image.Resampling.BICUBIC
+    )
+    left = (size - digit_size) // 2 + offset[0]
+    top = (size - digit_size) // 2 + offset[1]
+    alpha = Image.new("L", (size, size), 0)
+    alpha.paste(ink, (left, top))
+    if transparent:
+        image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+        image.putalpha(alpha)
+    else:
+        image = Image.new("RGB", (size, size), (255, 255, 255))
+        image.paste((0, 0, 0), mask=alpha)
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def blank_png(size: int = 400, transparent: bool = True) -> bytes:
+    image = Image.new("RGBA", (size, size), (255, 255, 255, 0 if transparent else 255))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def mnist_test_digit(index: int) -> tuple[bytes, int]:
+    """The index-th MNIST test digit as a canvas PNG, with its label."""
+    data = mnist()
+    return canvas_png(data.x_test[index]), int(data.y_test[index])

@@ -1,0 +1,28 @@
+"""Drawings go through the API, a real Redis and a real Celery worker process, and come back read."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import data_url, mnist_test_digit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.parametrize("model", ["cnn", "dense", "numpy"])
+def test_mnist_digits_drawn_on_a_canvas_are_read_by_each_model(client, celery_worker_process, model):
+    for index in range(5):
+        png, label = mnist_test_digit(index)
+        response = client.post("/api/drawings/", {"image": data_url(png), "model": model}, content_type="application/json")
+        assert response.status_code == 202, response.content
+        body = response.json()
+        assert body["status"] == "queued" and body["model"] == model
+        assert response["Location"] == body["url"]
+        result = client.get(f"/api/drawings/{body['id']}/?wait=10").json()
+        assert result["status"] == "done", result
+        assert result["digit"] == label
+        assert len(result["probabilities"]) == 10
+        assert abs(sum(result["probabilities"]) - 1) < 1e-3
+        assert result["processed_image"].startswith("data:image/png;base64,")
+        assert result["model_version"] >= 1
+        assert result["timings"]["total_ms"] >= result["timings"]["inference_ms"] > 0

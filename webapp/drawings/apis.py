@@ -1,0 +1,236 @@
+"""Thin API views: parse input, call a service or selector, shape the output."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from inference import registry
+from inference.errors import ImageTooLarge, InvalidImage
+from inference.preprocess import MAX_BYTES
+from webapp.drawings.errors import ApiError
+from webapp.drawings.health import service_health
+from webapp.drawings.models import Drawing, LabelSource, Source
+from webapp.drawings.selectors import drawing_get, drawing_get_when_finished, model_list
+from webapp.drawings.services import drawing_create, drawing_label
+
+MAX_STROKE_POINTS = 5000
+MAX_REQUEST_BYTES = MAX_BYTES * 4 // 3 + 256 * 1024  # base64 of the largest image, plus strokes
+
+
+class SubmitThrottle(AnonRateThrottle):
+    """Per-client (IP) rate of drawing submissions."""
+
+    scope = "submit"
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class ReadThrottle(SubmitThrottle):
+    scope = "read"
+
+
+def _png_data_url(data: bytes | memoryview | None) -> str | None:
+    if data is None:
+        return None
+    return "data:image/png;base64," + base64.b64encode(bytes(data)).decode()
+
+
+def decode_image_field(value: Any) -> bytes:
+    """An uploaded file, a data URL or bare base64 to bytes, refusing oversized input before decoding."""
+    if value is None or value == "":
+        raise ApiError("image_required", "Send the drawing in the `image` field.", field="image")
+    if hasattr(value, "read"):
+        if value.size > MAX_BYTES:
+            raise ImageTooLarge(f"The image is {value.size} bytes; the limit is {MAX_BYTES} bytes.")
+        return value.read()
+    if not isinstance(value, str):
+        raise InvalidImage("`image` must be a data URL, a base64 string or an uploaded file.")
+    encoded = value.split(",", 1)[1] if value.startswith("data:") else value
+    if len(encoded) > MAX_BYTES * 4 // 3 + 4:
+        raise ImageTooLarge(f"The image is over the limit of {MAX_BYTES} bytes.")
+    try:
+        return base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidImage("`image` is not valid base64.") from exc
+
+
+class StrokesField(serializers.JSONField):
+    """A list of strokes, each a list of [x, y, t] points (canvas pixels, milliseconds)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        data = super().to_internal_value(data)
+        if not isinstance(data, list) or not all(isinstance(stroke, list) for stroke in data):
+            raise serializers.ValidationError("strokes must be a list of lists of points.", code="invalid_strokes")
+        points = [point for stroke in data for point in stroke]
+        if len(points) > MAX_STROKE_POINTS:
+            raise serializers.ValidationError(
+                f"At most {MAX_STROKE_POINTS} points per drawing.", code="invalid_strokes"
+            )
+        for point in points:
+            if not (
+                isinstance(point, list)
+                and 2 <= len(point) <= 3
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in point)
+            ):
+                raise serializers.ValidationError(
+                    "Each point must be [x, y] or [x, y, t] numbers.", code="invalid_strokes"
+                )
+        return data
+
+
+class DrawingOutputSerializer(serializers.Serializer):
+    """A drawing's job state and answer, as GET /api/drawings/<id>/ returns it."""
+
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    model = serializers.CharField(source="model_name")
+    model_version = serializers.IntegerField(allow_null=True)
+    digit = serializers.IntegerField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    probabilities = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    processed_image = serializers.SerializerMethodField()
+    label = serializers.IntegerField(allow_null=True)
+    error = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    timings = serializers.SerializerMethodField()
+
+    def get_processed_image(self, drawing: Drawing) -> str | None:
+        return _png_data_url(drawing.processed_image)
+
+    def get_error(self, drawing: Drawing) -> dict[str, str] | None:
+        if not drawing.error_code:
+            return None
+        return {"code": drawing.error_code, "message": drawing.error_message}
+
+    def get_timings(self, drawing: Drawing) -> dict[str, float | None]:
+        return {
+            "queue_ms": drawing.queue_ms,
+            "preprocess_ms": drawing.preprocess_ms,
+            "inference_ms": drawing.inference_ms,
+            "total_ms": drawing.total_ms,
+        }
+
+
+class DrawingCreateApi(APIView):
+    """Submit a drawing; it is stored, queued, and answered with 202 and where to poll."""
+
+    throttle_classes = [SubmitThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        model = serializers.CharField(required=False, default=registry.DEFAULT_MODEL)
+        canvas_width = serializers.IntegerField(required=False, min_value=1, max_value=10000)
+        canvas_height = serializers.IntegerField(required=False, min_value=1, max_value=10000)
+        client_id = serializers.RegexField(r"^[A-Za-z0-9_-]{1,64}$", required=False)
+        strokes = StrokesField(required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        status = serializers.CharField()
+        model = serializers.CharField(source="model_name")
+        url = serializers.URLField()
+
+    @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_REQUEST_BYTES:
+            raise ImageTooLarge(f"The request is over the limit of {MAX_REQUEST_BYTES} bytes.")
+        data = request.data
+        if not hasattr(data, "get"):
+            raise ApiError("invalid_json", "The body must be a JSON object.")
+        image = decode_image_field(request.FILES.get("image") or data.get("image"))
+        serializer = self.InputSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        drawing = drawing_create(
+            image=image,
+            model_name=values["model"],
+            source=Source.WEB if values.get("client_id") else Source.API,
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            canvas_width=values.get("canvas_width"),
+            canvas_height=values.get("canvas_height"),
+            client_id=values.get("client_id", ""),
+            strokes=values.get("strokes"),
+        )
+        url = request.build_absolute_uri(reverse("drawing-detail", args=[drawing.id]))
+        body = {"id": str(drawing.id), "status": drawing.status, "model": drawing.model_name, "url": url}
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
+
+
+class DrawingDetailApi(APIView):
+    """A drawing's state and answer; `?wait=N` holds the request until it is finished (N <= 10 s)."""
+
+    throttle_classes = [ReadThrottle]
+
+    class FilterSerializer(serializers.Serializer):
+        wait = serializers.FloatField(required=False, default=0, min_value=0, max_value=settings.MAX_WAIT_SECONDS)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("wait", float, description="Seconds to wait for the result (0-10).")],
+        responses=DrawingOutputSerializer,
+    )
+    def get(self, request: Request, drawing_id: str) -> Response:
+        query = self.FilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        drawing = drawing_get_when_finished(drawing_id=drawing_id, wait_seconds=query.validated_data["wait"])
+        return Response(DrawingOutputSerializer(drawing).data)
+
+
+class DrawingLabelApi(APIView):
+    """Record what the digit really was."""
+
+    throttle_classes = [SubmitThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        label = serializers.IntegerField(min_value=0, max_value=9)
+
+    @extend_schema(request=InputSerializer, responses=DrawingOutputSerializer)
+    def post(self, request: Request, drawing_id: str) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        drawing = drawing_label(
+            drawing=drawing_get(drawing_id=drawing_id),
+            label=serializer.validated_data["label"],
+            source=LabelSource.USER,
+        )
+        return Response(DrawingOutputSerializer(drawing).data)
+
+
+class ModelListApi(APIView):
+    """The models on offer, with their active version's figures."""
+
+    class OutputSerializer(serializers.Serializer):
+        name = serializers.CharField()
+        title = serializers.CharField()
+        framework = serializers.CharField()
+        version = serializers.IntegerField()
+        parameters = serializers.IntegerField()
+        mnist_accuracy = serializers.FloatField(allow_null=True)
+        website_accuracy = serializers.FloatField(allow_null=True)
+        description = serializers.CharField()
+        default = serializers.BooleanField()
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer(model_list(), many=True).data)
+
+
+class HealthApi(APIView):
+    """Database, broker, workers and loaded models; 503 when the broker or every worker is gone."""
+
+    @extend_schema(responses=dict)
+    def get(self, request: Request) -> Response:
+        health = service_health()
+        code = status.HTTP_200_OK if health["status"] == "ok" else status.HTTP_503_SERVICE_UNAVAILABLE
+        return Response(health, status=code)

@@ -1,0 +1,88 @@
+"""Drawings people submit, with the job's state and the model's answer."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Source(models.TextChoices):
+    WEB = "web", "Drawing page"
+    API = "api", "API client"
+    IMPORT = "import", "Imported data set"
+
+
+class LabelSource(models.TextChoices):
+    USER = "user", "The person who drew it"
+    STAFF = "staff", "Staff review"
+    IMPORT = "import", "Imported data set"
+
+
+class Drawing(models.Model):
+    """One submitted drawing: the image, the job's status and timings, the answer and the label."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    # What was submitted and where it came from.
+    image = models.BinaryField(help_text="The submitted image, as sent (PNG or JPEG).")
+    image_format = models.CharField(max_length=8, default="PNG")
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.API, db_index=True)
+    user_agent = models.CharField(max_length=400, blank=True, default="")
+    canvas_width = models.PositiveIntegerField(null=True, blank=True)
+    canvas_height = models.PositiveIntegerField(null=True, blank=True)
+    client_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    strokes = models.JSONField(null=True, blank=True)
+    writer = models.CharField(max_length=128, blank=True, default="", db_index=True)
+    external_id = models.CharField(
+        max_length=255, null=True, blank=True, unique=True, help_text="Source key of imported drawings."
+    )
+
+    # The job.
+    model_name = models.CharField(max_length=16, db_index=True)
+    model_version = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    queue_ms = models.FloatField(null=True, blank=True)
+    preprocess_ms = models.FloatField(null=True, blank=True)
+    inference_ms = models.FloatField(null=True, blank=True)
+    total_ms = models.FloatField(null=True, blank=True)
+
+    # The answer.
+    processed_image = models.BinaryField(null=True, blank=True, help_text="The 28x28 PNG the model saw.")
+    digit = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
+    confidence = models.FloatField(null=True, blank=True, db_index=True)
+    probabilities = models.JSONField(null=True, blank=True)
+
+    # What the digit really is.
+    label = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
+    label_source = models.CharField(max_length=8, choices=LabelSource.choices, blank=True, default="")
+    labelled_at = models.DateTimeField(null=True, blank=True)
+    excluded_from_training = models.BooleanField(default=False, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="drawing_status_created"),
+            models.Index(fields=["model_name", "model_version"], name="drawing_model_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.model_name}, {self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (Status.DONE, Status.FAILED)

@@ -1,0 +1,155 @@
+"""Writes: creating drawings, running a prediction job, labelling, re-enqueueing."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from inference import registry
+from inference.errors import BlankDrawing, InferenceError
+from inference.preprocess import INK_THRESHOLD, ink_from_image, open_image, preprocess
+from webapp.drawings.models import Drawing, LabelSource, Source, Status
+from webapp.drawings.notifications import drawing_finished_notify
+from webapp.drawings.queue import drawing_enqueue
+from webapp.drawings.selectors import model_version_active
+
+
+def drawing_image_validate(*, image: bytes) -> str:
+    """Check the image is an accepted format within limits and not blank; returns its format."""
+    opened = open_image(image)
+    if not (ink_from_image(opened) > INK_THRESHOLD).any():
+        raise BlankDrawing("The drawing is blank: draw a digit first.")
+    return str(opened.format)
+
+
+def drawing_create(
+    *,
+    image: bytes,
+    model_name: str = registry.DEFAULT_MODEL,
+    source: Source = Source.API,
+    user_agent: str = "",
+    canvas_width: int | None = None,
+    canvas_height: int | None = None,
+    client_id: str = "",
+    strokes: list[Any] | None = None,
+    writer: str = "",
+    external_id: str | None = None,
+    label: int | None = None,
+    label_source: LabelSource | str = "",
+) -> Drawing:
+    """Validate and store a drawing, then enqueue its prediction once the row is committed."""
+    registry.check_name(model_name)
+    image_format = drawing_image_validate(image=image)
+    with transaction.atomic():
+        drawing = Drawing.objects.create(
+            image=image,
+            image_format=image_format,
+            model_name=model_name,
+            source=source,
+            user_agent=user_agent[:400],
+            canvas_width=canvas_width,
+            canvas_height=canvas_height,
+            client_id=client_id,
+            strokes=strokes,
+            writer=writer,
+            external_id=external_id,
+            label=label,
+            label_source=label_source if label is not None else "",
+            labelled_at=timezone.now() if label is not None else None,
+        )
+        transaction.on_commit(lambda: drawing_enqueue(drawing_id=str(drawing.id)))
+    return drawing
+
+
+def _milliseconds(start: Any, end: Any) -> float:
+    return round((end - start).total_seconds() * 1000, 3)
+
+
+def drawing_predict(*, drawing_id: str) -> Drawing | None:
+    """Run the drawing's model on it and store the answer (or the failure). Idempotent."""
+    with transaction.atomic():
+        drawing = Drawing.objects.select_for_update().filter(pk=drawing_id).first()
+        if drawing is None or drawing.is_finished:
+            return drawing
+        drawing.status = Status.RUNNING
+        drawing.started_at = timezone.now()
+        drawing.attempts += 1
+        drawing.save(update_fields=["status", "started_at", "attempts"])
+    try:
+        began = time.perf_counter()
+        processed = preprocess(bytes(drawing.image))
+        preprocessed = time.perf_counter()
+        model = registry.get_model(drawing.model_name, model_version_active(drawing.model_name))
+        probabilities = model.predict(processed.pixels[None])[0]
+        predicted = time.perf_counter()
+    except InferenceError as exc:
+        return _drawing_fail(drawing, exc.code, exc.message)
+    digit = int(probabilities.argmax())
+    drawing.status = Status.DONE
+    drawing.model_version = model.version
+    drawing.processed_image = processed.png
+    drawing.probabilities = [round(float(p), 6) for p in probabilities]
+    drawing.digit = digit
+    drawing.confidence = float(probabilities[digit])
+    drawing.preprocess_ms = round((preprocessed - began) * 1000, 3)
+    drawing.inference_ms = round((predicted - preprocessed) * 1000, 3)
+    return _drawing_finish(drawing)
+
+
+def _drawing_fail(drawing: Drawing, code: str, message: str) -> Drawing:
+    drawing.status = Status.FAILED
+    drawing.error_code = code
+    drawing.error_message = message
+    return _drawing_finish(drawing)
+
+
+def _drawing_finish(drawing: Drawing) -> Drawing:
+    drawing.finished_at = timezone.now()
+    drawing.queue_ms = _milliseconds(drawing.created_at, drawing.started_at)
+    drawing.total_ms = _milliseconds(drawing.created_at, drawing.finished_at)
+    drawing.save()
+    drawing_finished_notify(drawing_id=str(drawing.id))
+    return drawing
+
+
+def drawing_fail(*, drawing_id: str, code: str, message: str) -> None:
+    """Record an unexpected failure (time limit, crash) so it is never silent."""
+    drawing = Drawing.objects.filter(pk=drawing_id).first()
+    if drawing is not None and not drawing.is_finished:
+        drawing.started_at = drawing.started_at or timezone.now()
+        _drawing_fail(drawing, code, message)
+
+
+def drawing_label(*, drawing: Drawing, label: int, source: LabelSource = LabelSource.USER) -> Drawing:
+    """Record what the digit really was."""
+    drawing.label = label
+    drawing.label_source = source
+    drawing.labelled_at = timezone.now()
+    drawing.save(update_fields=["label", "label_source", "labelled_at"])
+    return drawing
+
+
+def drawings_requeue_stale(*, older_than_seconds: int | None = None) -> int:
+    """Enqueue again drawings stuck queued or running (broker down at submit, worker lost)."""
+    seconds = settings.REQUEUE_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
+    now = timezone.now()
+    queued_cutoff = now - timedelta(seconds=seconds)
+    # A running job is only stale once no worker could still be working on it.
+    running_cutoff = now - timedelta(seconds=max(seconds, settings.TASK_TIME_LIMIT_SECONDS + 10))
+    stale = Drawing.objects.annotate(last_sent=Coalesce("enqueued_at", "created_at")).filter(
+        Q(status=Status.QUEUED, last_sent__lt=queued_cutoff)
+        | Q(status=Status.RUNNING, started_at__lt=running_cutoff)
+    )
+    sent = 0
+    for drawing_id in stale.values_list("id", flat=True)[:1000]:
+        if drawing_enqueue(drawing_id=str(drawing_id)):
+            Drawing.objects.filter(pk=drawing_id).update(enqueued_at=timezone.now())
+            sent += 1
+    return sent

@@ -1,0 +1,191 @@
+"""Inkwell's one settings module: everything comes from environment variables, with defaults that
+run on a fresh machine (SQLite in var/, the embedded Redis that `webapp.embedded_redis` starts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+SECRET_KEY = env("SECRET_KEY", default="inkwell-development-only-secret-key-change-me")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "webapp.drawings",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "webapp.urls"
+WSGI_APPLICATION = "webapp.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'inkwell.sqlite3'}"),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The worker is another process: tests need a file database both can open, and concurrent
+    # writers need WAL and a busy timeout instead of "database is locked".
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-inkwell.sqlite3")}
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": env(
+            "STATICFILES_BACKEND",
+            default="django.contrib.staticfiles.storage.StaticFilesStorage",
+        )
+    },
+}
+
+# Uploads: the API refuses bodies over this with 413 before reading them in full.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6390/0")
+MODEL_DIR = env("MODEL_DIR", default=str(BASE_DIR / "models"))
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "EXCEPTION_HANDLER": "webapp.drawings.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "submit": env("THROTTLE_SUBMIT", default="6000/min"),
+        "read": env("THROTTLE_READ", default="30000/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Inkwell API",
+    "DESCRIPTION": "Draw a digit, get it read by a model, tell us what it really was.",
+    "VERSION": "1.0.0",
+    # Swagger UI is served from our own static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+    }
+}
+
+# Drawings still queued (or running) after this many seconds are enqueued again.
+REQUEUE_AFTER_SECONDS = env.int("REQUEUE_AFTER_SECONDS", default=30)
+# Hard time limit of a prediction job (the soft limit is 5 s earlier).
+TASK_TIME_LIMIT_SECONDS = env.int("TASK_TIME_LIMIT_SECONDS", default=60)
+# Longest a client may hold a long poll open (?wait=N).
+MAX_WAIT_SECONDS = 10
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
+}
+
+# Celery (read by worker/app.py through the CELERY_ namespace).
+# Redis is the broker; results live in the Drawing row, so no result backend is configured.
+CELERY_BROKER_URL = REDIS_URL
+# Nothing reads Celery's result state (PENDING also means "unknown"): don't write it.
+CELERY_TASK_IGNORE_RESULT = True
+# JSON only: a task's only argument is a drawing id.
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Acknowledge after the job, so a killed worker's job is delivered again.
+CELERY_TASK_ACKS_LATE = True
+# ... and requeue it at once when the pool child dies mid-job (SIGKILL, OOM).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# With late acks, a worker must not hoard messages that another idle worker could run.
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
+# A stuck job fails (soft limit, recorded as failed) and is then killed (hard limit).
+CELERY_TASK_SOFT_TIME_LIMIT = TASK_TIME_LIMIT_SECONDS - 5
+CELERY_TASK_TIME_LIMIT = TASK_TIME_LIMIT_SECONDS
+# Must exceed the hard time limit, or Redis redelivers a long job to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(300, 5 * TASK_TIME_LIMIT_SECONDS)}
+# Fail fast when the broker is down at submit time: the drawing stays queued for the re-enqueuer.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Keep retrying the broker at worker start instead of exiting (Redis may start after the worker).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Children load the models after the fork (TensorFlow is not fork-safe); that takes a few seconds.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 60
+# Prediction jobs and fine-tuning jobs never share a queue.
+CELERY_TASK_DEFAULT_QUEUE = "predict"
+# Re-enqueue drawings stranded by a broker outage or a lost worker.
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-drawings": {
+        "task": "worker.tasks.drawings_requeue_stale_task",
+        "schedule": REQUEUE_AFTER_SECONDS,
+    }
+}
+# Load every model in each pool child at start, so the first drawing is not slow.
+WORKER_PRELOAD_MODELS = env.bool("WORKER_PRELOAD_MODELS", default=True)

@@ -1,0 +1,68 @@
+"""Celery tasks: each takes an id, calls a service, and leaves the result in the database."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+
+import redis
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init, worker_ready
+from django.conf import settings
+
+from inference import registry
+from webapp.drawings.selectors import model_version_active
+from webapp.drawings.services import drawing_fail, drawing_predict, drawings_requeue_stale
+from worker.app import app
+
+logger = logging.getLogger(__name__)
+from webapp.drawings.health import LOADED_KEY_PREFIX
+
+
+def _report_loaded_models() -> None:
+    """Tell /api/health/ which models this pool child holds (a key that expires with the child)."""
+    key = f"{LOADED_KEY_PREFIX}{socket.gethostname()}:{os.getpid()}"
+    value = json.dumps([f"{name}:{version}" for name, version in registry.loaded_models()])
+    try:
+        redis.Redis.from_url(settings.REDIS_URL).set(key, value, ex=3600)
+    except redis.RedisError:
+        logger.warning("Could not report loaded models to Redis")
+
+
+@worker_process_init.connect
+def load_models_after_fork(**_: object) -> None:
+    """Load the active version of every model in this pool child (after the fork, never before)."""
+    if not settings.WORKER_PRELOAD_MODELS:
+        return
+    for name in registry.MODEL_NAMES:
+        registry.get_model(name, model_version_active(name))
+    _report_loaded_models()
+
+
+@worker_ready.connect
+def requeue_at_start(**_: object) -> None:
+    """Drawings stranded while no worker ran are enqueued again as soon as one starts."""
+    drawings_requeue_stale_task.delay()
+
+
+@app.task(name="worker.tasks.drawing_predict_task")
+def drawing_predict_task(drawing_id: str) -> None:
+    """Preprocess the drawing, run its model, store the answer."""
+    before = set(registry.loaded_models())
+    try:
+        drawing_predict(drawing_id=drawing_id)
+    except SoftTimeLimitExceeded:
+        drawing_fail(drawing_id=drawing_id, code="timeout", message="The prediction took too long.")
+    except Exception as exc:
+        drawing_fail(drawing_id=drawing_id, code="internal_error", message=f"Prediction failed: {exc}")
+        raise
+    if set(registry.loaded_models()) != before:
+        _report_loaded_models()
+
+
+@app.task(name="worker.tasks.drawings_requeue_stale_task")
+def drawings_requeue_stale_task() -> int:
+    """Periodic: enqueue again drawings stuck in queued (or in running on a lost worker)."""
+    return drawings_requeue_stale()
