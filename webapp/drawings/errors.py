@@ -71,8 +71,9 @@ def _first_validation_error(detail: Any, prefix: str | None = None) -> tuple[str
         return _first_validation_error(value, name if prefix is None else f"{prefix}.{name}")
     if isinstance(detail, list) and detail:
         return _first_validation_error(detail[0], prefix)
-    code = getattr(detail, "code", "invalid")
-    return prefix, f"invalid_{prefix}" if code == "invalid" and prefix else str(code), str(detail)
+    if prefix:  # one stable code per field, whatever the rule that failed
+        return prefix, f"invalid_{prefix}", str(detail)
+    return None, str(getattr(detail, "code", "invalid")), str(detail)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
