@@ -65,3 +65,46 @@ def mnist_test_digit(index: int) -> tuple[bytes, int]:
     """The index-th MNIST test digit as a canvas PNG, with its label."""
     data = mnist()
     return canvas_png(data.x_test[index]), int(data.y_test[index])
+
+
+def sized_canvas_png(
+    pixels: np.ndarray,
+    *,
+    width: int,
+    height: int,
+    digit_size: int,
+    left: int,
+    top: int,
+    image_format: str = "PNG",
+) -> bytes:
+    """Like canvas_png, on a non-square canvas with the digit's box at (left, top)."""
+    ink = Image.fromarray(np.round(pixels * 255).astype(np.uint8), mode="L").resize(
+        (digit_size, digit_size), Image.Resampling.BICUBIC
+    )
+    alpha = Image.new("L", (width, height), 0)
+    alpha.paste(ink, (left, top))
+    image = Image.new("RGB", (width, height), (255, 255, 255))
+    image.paste((0, 0, 0), mask=alpha)
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height greyscale pixels, followed by one empty row."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    row = zlib.compress(b"\x00" * (width + 1))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", row) + chunk(b"IEND", b"")
+
+
+def compressed_huge_png(side: int = 8000) -> bytes:
+    """A valid, tiny PNG file that decodes to side x side white pixels (a zip-bomb-style image)."""
+    buffer = io.BytesIO()
+    Image.new("1", (side, side), 1).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()

@@ -1,0 +1,91 @@
+"""Microseconds per image for preprocessing a canvas drawing and for each model's predict.
+
+    python -m inference.bench [--repeats N]
+
+Needs no dataset: the drawing is a hand-written "2" rendered the way the page draws it. Each figure is
+the median over many timed calls after a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from inference import registry
+from inference.errors import UnknownModel
+from inference.preprocess import preprocess
+from inference.strokes import render_strokes, to_png_bytes
+
+# A "2" as a pointer would record it: one stroke, normalised coordinates, y down.
+# fmt: off
+TWO = [
+    [
+        (0.10, 0.22), (0.16, 0.12), (0.26, 0.05), (0.38, 0.01), (0.50, 0.00), (0.62, 0.03),
+        (0.70, 0.10), (0.74, 0.20), (0.72, 0.31), (0.65, 0.42), (0.55, 0.53), (0.44, 0.64),
+        (0.32, 0.75), (0.20, 0.86), (0.08, 0.97), (0.06, 1.00), (0.20, 0.99), (0.36, 0.98),
+        (0.52, 0.98), (0.68, 0.99), (0.84, 1.00),
+    ],
+]
+# fmt: on
+WARMUP = 20
+BATCH_SIZES = (1, 64)
+
+
+def canvas_drawing() -> bytes:
+    """A realistic canvas export: a 400x400 PNG with a digit drawn in 25 px strokes."""
+    return to_png_bytes(render_strokes(TWO))
+
+
+def median_seconds(call: Callable[[], object], repeats: int) -> float:
+    """Median wall time of `call` over `repeats` runs, after a warm-up."""
+    for _ in range(WARMUP):
+        call()
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def run(repeats: int) -> list[tuple[str, int, float]]:
+    """(what, batch size, microseconds per image) for preprocessing and every trained model."""
+    drawing = canvas_drawing()
+    rows = [("preprocess (400x400 PNG -> 28x28)", 1, median_seconds(lambda: preprocess(drawing), repeats) * 1e6)]
+    pixels = preprocess(drawing).pixels
+    for name in registry.MODEL_NAMES:
+        try:
+            model = registry.get_model(name)
+        except UnknownModel:
+            continue
+        for size in BATCH_SIZES:
+            batch = np.repeat(pixels[None], size, axis=0)
+            seconds = median_seconds(lambda model=model, batch=batch: model.predict(batch), repeats)
+            rows.append((f"{name} v{model.version} predict", size, seconds * 1e6 / size))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=300, help="timed calls per figure (median reported)")
+    args = parser.parse_args(argv)
+    rows = run(args.repeats)
+    threads = os.environ.get("INFERENCE_THREADS") or "default"
+    print(f"Median of {args.repeats} calls; {os.cpu_count()} CPU cores; INFERENCE_THREADS={threads}")
+    print()
+    print("| step | batch | µs per image |")
+    print("|---|---:|---:|")
+    for what, size, micros in rows:
+        print(f"| {what} | {size} | {micros:,.0f} |")
+    missing = [name for name in registry.MODEL_NAMES if not registry.versions(name)]
+    if missing:
+        print(f"\nNot trained yet (no artifact in {registry.model_dir()}): {', '.join(missing)}")
+
+
+if __name__ == "__main__":
+    main()
