@@ -19,7 +19,7 @@ MODEL_NAMES = ("cnn", "dense", "numpy")
 DEFAULT_MODEL = "cnn"
 CARD_FILE = "card.json"
 
-_cache: dict[tuple[int, str, int], DigitModel] = {}
+_cache: dict[tuple[int, str, str, int], DigitModel] = {}
 _lock = threading.Lock()
 
 
@@ -68,7 +68,7 @@ def read_card(name: str, version: int | None = None) -> dict[str, Any]:
 def get_model(name: str, version: int | None = None) -> DigitModel:
     """The loaded model (latest version by default), loaded on first use in this process."""
     version = latest_version(name) if version is None else version
-    key = (os.getpid(), name, version)
+    key = (os.getpid(), str(model_dir()), name, version)
     with _lock:
         if key not in _cache:
             card = read_card(name, version)
@@ -80,4 +80,4 @@ def get_model(name: str, version: int | None = None) -> DigitModel:
 def loaded_models() -> list[tuple[str, int]]:
     """(name, version) of the models this process has loaded."""
     pid = os.getpid()
-    return sorted((name, version) for (owner, name, version) in _cache if owner == pid)
+    return sorted({(name, version) for (owner, _, name, version) in _cache if owner == pid})
