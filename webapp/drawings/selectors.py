@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
+from django.db.models import Case, Count, F, FloatField, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, TruncDate
 
 from inference import registry
 from webapp.drawings.errors import DrawingNotFound
@@ -75,3 +80,129 @@ def database_ok() -> bool:
         return True
     except Exception:
         return False
+
+
+# Review, statistics and export.
+
+REVIEW_LOW_CONFIDENCE_DEFAULT = 0.8
+# Confidence is a probability (<= 1): drawings without one sort after every drawing with one.
+_NO_CONFIDENCE = 2.0
+REVIEW_QUEUE_ORDERING = ("review_labelled", "review_confidence", "created_at", "id")
+
+
+def review_low_confidence() -> float:
+    """The confidence below which a prediction is worth a second look (`REVIEW_LOW_CONFIDENCE`)."""
+    return float(getattr(settings, "REVIEW_LOW_CONFIDENCE", REVIEW_LOW_CONFIDENCE_DEFAULT))
+
+
+def review_queue_annotate(queryset: QuerySet[Drawing]) -> QuerySet[Drawing]:
+    """Add the keys the review queue sorts on: labelled or not, then confidence (missing last)."""
+    return queryset.annotate(
+        review_labelled=Case(When(label__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()),
+        review_confidence=Coalesce("confidence", Value(_NO_CONFIDENCE), output_field=FloatField()),
+    )
+
+
+def review_queue(*, queryset: QuerySet[Drawing] | None = None) -> QuerySet[Drawing]:
+    """Drawings in the order most useful to review: unlabelled first, then lowest confidence first."""
+    queryset = Drawing.objects.all() if queryset is None else queryset
+    return review_queue_annotate(queryset).order_by(*REVIEW_QUEUE_ORDERING)
+
+
+def review_queue_next(*, drawing: Drawing, queryset: QuerySet[Drawing] | None = None) -> Drawing | None:
+    """The drawing after `drawing` in the review queue, by where `drawing` stands now (so call this
+    before labelling it); past the end, the first unlabelled drawing left, else None."""
+    labelled, confidence, created_at, drawing_id = review_queue_position(drawing=drawing)
+    after = Q(id__gt=drawing_id)
+    for field, value in (
+        ("created_at", created_at),
+        ("review_confidence", confidence),
+        ("review_labelled", labelled),
+    ):
+        after = Q(**{f"{field}__gt": value}) | (Q(**{field: value}) & after)
+    queue = review_queue(queryset=queryset).exclude(pk=drawing.pk)
+    # Past the end, go back for unlabelled drawings that were skipped or labelled out of order.
+    return queue.filter(after).first() or queue.filter(label__isnull=True).first()
+
+
+def review_queue_position(*, drawing: Drawing) -> tuple[int, float, Any, uuid.UUID]:
+    """A drawing's sort key in the review queue."""
+    confidence = _NO_CONFIDENCE if drawing.confidence is None else drawing.confidence
+    return (0 if drawing.label is None else 1, confidence, drawing.created_at, drawing.pk)
+
+
+@dataclass(frozen=True)
+class ModelStatistics:
+    """How one model version did: volume, labelling progress, accuracy and confusions."""
+
+    model_name: str
+    model_version: int | None
+    total: int
+    labelled: int
+    evaluated: int
+    correct: int
+    # confusion[label][predicted digit] counts labelled drawings with a prediction.
+    confusion: list[list[int]]
+    per_day: list[tuple[date, int]]
+
+    @property
+    def share_labelled(self) -> float | None:
+        return self.labelled / self.total if self.total else None
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.evaluated if self.evaluated else None
+
+
+def drawing_statistics(*, queryset: QuerySet[Drawing] | None = None) -> list[ModelStatistics]:
+    """Per model and model version: drawings, share labelled, accuracy and confusion matrix on labelled ones."""
+    queryset = Drawing.objects.all() if queryset is None else queryset
+    queryset = queryset.order_by()
+    key = ("model_name", "model_version")
+    totals = queryset.values(*key).annotate(
+        total=Count("id"),
+        labelled=Count("id", filter=Q(label__isnull=False)),
+        evaluated=Count("id", filter=Q(label__isnull=False, digit__isnull=False)),
+        correct=Count("id", filter=Q(label=F("digit"))),
+    )
+    confusions: dict[tuple[str, int | None], list[list[int]]] = {}
+    pairs = queryset.filter(label__isnull=False, digit__isnull=False).values(*key, "label", "digit")
+    for row in pairs.annotate(n=Count("id")):
+        matrix = confusions.setdefault((row["model_name"], row["model_version"]), _empty_confusion())
+        matrix[row["label"]][row["digit"]] = row["n"]
+    days: dict[tuple[str, int | None], list[tuple[date, int]]] = {}
+    per_day = queryset.annotate(day=TruncDate("created_at")).values(*key, "day").annotate(n=Count("id"))
+    for row in per_day.order_by("day"):
+        days.setdefault((row["model_name"], row["model_version"]), []).append((row["day"], row["n"]))
+    statistics = [
+        ModelStatistics(
+            model_name=row["model_name"],
+            model_version=row["model_version"],
+            total=row["total"],
+            labelled=row["labelled"],
+            evaluated=row["evaluated"],
+            correct=row["correct"],
+            confusion=confusions.get((row["model_name"], row["model_version"]), _empty_confusion()),
+            per_day=days.get((row["model_name"], row["model_version"]), []),
+        )
+        for row in totals
+    ]
+    return sorted(statistics, key=lambda s: (s.model_name, s.model_version is None, s.model_version or 0))
+
+
+def _empty_confusion() -> list[list[int]]:
+    return [[0] * 10 for _ in range(10)]
+
+
+def drawings_for_export(
+    *, since: date | None = None, until: date | None = None, label_source: str | None = None
+) -> QuerySet[Drawing]:
+    """Labelled drawings not excluded from training, oldest first; dates are inclusive (UTC days)."""
+    queryset = Drawing.objects.filter(label__isnull=False, excluded_from_training=False)
+    if since is not None:
+        queryset = queryset.filter(created_at__date__gte=since)
+    if until is not None:
+        queryset = queryset.filter(created_at__date__lte=until)
+    if label_source:
+        queryset = queryset.filter(label_source=label_source)
+    return queryset.order_by("created_at", "id")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -153,3 +155,138 @@ def drawings_requeue_stale(*, older_than_seconds: int | None = None) -> int:
             Drawing.objects.filter(pk=drawing_id).update(enqueued_at=timezone.now())
             sent += 1
     return sent
+
+
+# Staff review and data import.
+
+
+def drawings_label_bulk(
+    *, drawings: QuerySet[Drawing], label: int, source: LabelSource = LabelSource.STAFF
+) -> int:
+    """Give every drawing in `drawings` the same label; returns how many were labelled."""
+    if not 0 <= label <= 9:
+        raise ValueError(f"A label is a digit 0-9, not {label}.")
+    return drawings.update(label=label, label_source=source, labelled_at=timezone.now())
+
+
+def drawings_prediction_confirm(*, drawings: QuerySet[Drawing], source: LabelSource = LabelSource.STAFF) -> int:
+    """Take the model's answer as the label, for drawings that have one; returns how many."""
+    return drawings.filter(digit__isnull=False).update(
+        label=F("digit"), label_source=source, labelled_at=timezone.now()
+    )
+
+
+def drawings_exclude(*, drawings: QuerySet[Drawing], excluded: bool = True) -> int:
+    """Keep drawings out of (or put them back into) the training data export."""
+    return drawings.update(excluded_from_training=excluded)
+
+
+def drawing_rerun(*, drawing: Drawing, model_name: str) -> Drawing:
+    """Send a drawing's image to another model as a new drawing, through the queue.
+
+    The copy keeps the label (so the models can be compared on it) but is excluded from training:
+    the original already stands for that image in the exported data.
+    """
+    with transaction.atomic():
+        copy = drawing_create(
+            image=bytes(drawing.image),
+            model_name=model_name,
+            source=Source(drawing.source),
+            canvas_width=drawing.canvas_width,
+            canvas_height=drawing.canvas_height,
+            client_id=drawing.client_id,
+            strokes=drawing.strokes,
+            writer=drawing.writer,
+            label=drawing.label,
+            label_source=drawing.label_source,
+        )
+        copy.excluded_from_training = True
+        copy.save(update_fields=["excluded_from_training"])
+    return copy
+
+
+def drawings_rerun(*, drawings: QuerySet[Drawing], model_name: str) -> list[Drawing]:
+    """Re-run each drawing with `model_name` (see `drawing_rerun`); returns the new drawings."""
+    registry.check_name(model_name)
+    return [drawing_rerun(drawing=drawing, model_name=model_name) for drawing in drawings.order_by("created_at")]
+
+
+@dataclass(frozen=True)
+class DrawingImport:
+    """One labelled digit from a data set; `image` renders the canvas PNG, only if it is new."""
+
+    external_id: str
+    label: int
+    writer: str
+    image: Callable[[], bytes]
+    strokes: list[Any] | None = None
+    client_id: str = ""
+    # A drawing exported from an Inkwell database: skip it when that database is this one.
+    original_id: str | None = None
+
+
+@dataclass
+class DrawingImportSummary:
+    created: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def drawings_import(
+    *, records: Iterable[DrawingImport], model_name: str = registry.DEFAULT_MODEL, batch_size: int = 500
+) -> DrawingImportSummary:
+    """Create labelled drawings from a data set, through the queue, skipping those already imported.
+
+    Existing external ids are looked up a batch at a time, and each batch is one transaction, so a
+    large data set imports quickly and its jobs are enqueued as each batch commits.
+    """
+    registry.check_name(model_name)
+    summary = DrawingImportSummary()
+    seen: set[str] = set()
+    batch: list[DrawingImport] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= batch_size:
+            _drawings_import_batch(batch, model_name, seen, summary)
+            batch = []
+    if batch:
+        _drawings_import_batch(batch, model_name, seen, summary)
+    return summary
+
+
+def _drawings_import_batch(
+    batch: list[DrawingImport], model_name: str, seen: set[str], summary: DrawingImportSummary
+) -> None:
+    existing = set(
+        Drawing.objects.filter(external_id__in=[r.external_id for r in batch]).values_list("external_id", flat=True)
+    )
+    original_ids = [r.original_id for r in batch if r.original_id]
+    existing_ids = {str(pk) for pk in Drawing.objects.filter(pk__in=original_ids).values_list("pk", flat=True)}
+    with transaction.atomic():
+        for record in batch:
+            if record.external_id in existing or record.external_id in seen or record.original_id in existing_ids:
+                summary.skipped += 1
+                continue
+            seen.add(record.external_id)
+            try:
+                image = record.image()
+                width, height = open_image(image).size
+                drawing_create(
+                    image=image,
+                    model_name=model_name,
+                    source=Source.IMPORT,
+                    canvas_width=width,
+                    canvas_height=height,
+                    client_id=record.client_id,
+                    strokes=record.strokes,
+                    writer=record.writer,
+                    external_id=record.external_id,
+                    label=record.label,
+                    label_source=LabelSource.IMPORT,
+                )
+            except (InferenceError, OSError) as exc:
+                summary.failed += 1
+                summary.errors.append(f"{record.external_id}: {exc}")
+                continue
+            summary.created += 1
