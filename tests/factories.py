@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
+from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -108,3 +110,77 @@ def compressed_huge_png(side: int = 8000) -> bytes:
     buffer = io.BytesIO()
     Image.new("1", (side, side), 1).save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
+
+
+# Drawings and users for the admin, statistics and export tests.
+
+
+@lru_cache(maxsize=16)
+def digit_canvas_png(index: int = 0) -> bytes:
+    """A canvas PNG of the index-th MNIST test digit (cached: drawings can share it)."""
+    return mnist_test_digit(index)[0]
+
+
+@lru_cache(maxsize=16)
+def processed_png(image: bytes) -> bytes:
+    from inference.preprocess import preprocess
+
+    return preprocess(image).png
+
+
+def drawing_factory(
+    *,
+    digit: int | None = 3,
+    confidence: float | None = 0.9,
+    label: int | None = None,
+    label_source: str | None = None,
+    image: bytes | None = None,
+    model_name: str = "cnn",
+    model_version: int | None = 1,
+    created_at: datetime | None = None,
+    **fields: Any,
+):
+    """A Drawing row written directly (no queue): finished with `digit` at `confidence` unless digit is None."""
+    from webapp.drawings.models import Drawing, LabelSource, Status
+
+    image = digit_canvas_png(0) if image is None else image
+    answered = digit is not None
+    probabilities = None
+    if answered:
+        rest = (1.0 - (confidence or 0.0)) / 9
+        probabilities = [confidence if d == digit else rest for d in range(10)]
+    drawing = Drawing.objects.create(
+        image=image,
+        model_name=model_name,
+        model_version=model_version if answered else None,
+        status=Status.DONE if answered else Status.QUEUED,
+        processed_image=processed_png(image) if answered else None,
+        digit=digit,
+        confidence=confidence if answered else None,
+        probabilities=probabilities,
+        label=label,
+        label_source=(label_source or LabelSource.USER) if label is not None else "",
+        labelled_at=django_now() if label is not None else None,
+        **fields,
+    )
+    if created_at is not None:
+        Drawing.objects.filter(pk=drawing.pk).update(created_at=created_at)
+        drawing.refresh_from_db()
+    return drawing
+
+
+def user_factory(*, username: str = "reviewer", staff: bool = True, superuser: bool = False, perms: tuple[str, ...] = ()):
+    """A user who can log in with password "pw"; `perms` are "drawings.change_drawing"-style names."""
+    from django.contrib.auth.models import Permission, User
+
+    user = User.objects.create_user(username=username, password="pw", is_staff=staff, is_superuser=superuser)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return user
+
+
+def django_now() -> datetime:
+    from django.utils import timezone
+
+    return timezone.now()
