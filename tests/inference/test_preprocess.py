@@ -63,8 +63,9 @@ def test_digit_drawn_small_in_a_corner_matches_digit_drawn_large_in_the_middle(i
 def test_centre_of_mass_sits_at_the_centre(index: int) -> None:
     pixels = preprocess(canvas_png(mnist().x_test[index], digit_size=160, offset=(90, -100))).pixels
     row, col = centre_of_mass(pixels)
-    assert abs(row - 13.5) <= 0.75
-    assert abs(col - 13.5) <= 0.75
+    # Whole-pixel shifts leave up to half a pixel; MNIST's own centre of mass averages (14.0, 14.0).
+    assert abs(row - 13.5) <= 1.0
+    assert abs(col - 13.5) <= 1.0
 
 
 def test_digit_fits_a_20_pixel_box_keeping_its_aspect_ratio() -> None:
