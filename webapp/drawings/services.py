@@ -105,6 +105,12 @@ def drawing_predict(*, drawing_id: str) -> Drawing | None:
     return _drawing_finish(drawing)
 
 
+JOB_RESULT_FIELDS = [
+    "status", "started_at", "finished_at", "model_version", "processed_image", "probabilities", "digit",
+    "confidence", "error_code", "error_message", "queue_ms", "preprocess_ms", "inference_ms", "total_ms",
+]
+
+
 def _drawing_fail(drawing: Drawing, code: str, message: str) -> Drawing:
     drawing.status = Status.FAILED
     drawing.error_code = code
@@ -116,7 +122,8 @@ def _drawing_finish(drawing: Drawing) -> Drawing:
     drawing.finished_at = timezone.now()
     drawing.queue_ms = _milliseconds(drawing.created_at, drawing.started_at)
     drawing.total_ms = _milliseconds(drawing.created_at, drawing.finished_at)
-    drawing.save()
+    # Only the job's own fields: a label given while the job ran must survive.
+    drawing.save(update_fields=JOB_RESULT_FIELDS)
     drawing_finished_notify(drawing_id=str(drawing.id))
     return drawing
 
