@@ -98,6 +98,9 @@ STORAGES = {
     },
 }
 
+# WhiteNoise serves app static files straight from the finders too (no collectstatic in tests).
+WHITENOISE_USE_FINDERS = True
+
 # Uploads: the API refuses bodies over this with 413 before reading them in full.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 
