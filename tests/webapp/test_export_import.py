@@ -203,5 +203,6 @@ def test_imported_drawings_are_read_by_the_live_worker(tmp_path, celery_worker_p
         time.sleep(0.5)
     drawings = list(Drawing.objects.all())
     assert len(drawings) == 4
+    assert [(d.status, d.error_code) for d in drawings] == [(Status.DONE, "")] * 4
     assert all(d.status == Status.DONE and d.processed_image and d.digit is not None for d in drawings)
     assert all(d.label is not None and d.model_name == "numpy" for d in drawings)
