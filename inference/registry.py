@@ -45,8 +45,8 @@ def versions(name: str) -> list[int]:
 
 
 def latest_version(name: str) -> int:
-    """The newest version of a model on disk."""
-    found = versions(name)
+    """The newest version on disk that was not rejected at promotion (what a fresh install serves)."""
+    found = [v for v in versions(name) if not read_card(name, v).get("rejected", False)]
     if not found:
         raise UnknownModel(f"Model '{name}' has no trained artifact in {model_dir() / name}.")
     return found[-1]
@@ -63,6 +63,13 @@ def read_card(name: str, version: int | None = None) -> dict[str, Any]:
     if not path.is_file():
         raise UnknownModel(f"Model '{name}' has no version {version}.")
     return json.loads(path.read_text())
+
+
+def card_update(name: str, version: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """Add or change fields of a version's card (e.g. the promotion decision)."""
+    card = {**read_card(name, version), **changes}
+    (artifact_dir(name, version) / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    return card
 
 
 def get_model(name: str, version: int | None = None) -> DigitModel:

@@ -39,6 +39,30 @@ class Adam:
             ).astype(params[key].dtype)
 
 
+def numpy_epoch(
+    net: NumpyNet,
+    optimiser: Adam,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    batch_size: int,
+    rng: np.random.Generator,
+    description: str = "numpy",
+    progress: bool = True,
+) -> float:
+    """One pass over (already augmented) images in a random order; returns the mean loss."""
+    flat = images.reshape(len(images), -1)
+    order = rng.permutation(len(images))
+    total = 0.0
+    bar = tqdm(range(0, len(order), batch_size), desc=description, disable=not progress)
+    for start in bar:
+        index = order[start : start + batch_size]
+        probabilities, cache = net.forward(flat[index])
+        total += net.loss(probabilities, labels[index]) * len(index)
+        optimiser.update(net.params, net.backward(cache, labels[index]))
+    return total / len(order)
+
+
 def train_numpy_net(
     net: NumpyNet,
     images: np.ndarray,
@@ -59,15 +83,15 @@ def train_numpy_net(
     losses = []
     for epoch in range(epochs):
         optimiser.learning_rate = learning_rate * decay**epoch
-        epoch_images = augment(images, augmentation, rng).reshape(len(images), -1)
-        order = rng.permutation(len(images))
-        total, batches = 0.0, range(0, len(order), batch_size)
-        bar = tqdm(batches, desc=f"numpy epoch {epoch + 1}/{epochs}", disable=not progress)
-        for start in bar:
-            index = order[start : start + batch_size]
-            probabilities, cache = net.forward(epoch_images[index])
-            total += net.loss(probabilities, labels[index]) * len(index)
-            optimiser.update(net.params, net.backward(cache, labels[index]))
-        losses.append(total / len(order))
-        bar.set_postfix(loss=f"{losses[-1]:.4f}")
+        loss = numpy_epoch(
+            net,
+            optimiser,
+            augment(images, augmentation, rng),
+            labels,
+            batch_size=batch_size,
+            rng=rng,
+            description=f"numpy epoch {epoch + 1}/{epochs}",
+            progress=progress,
+        )
+        losses.append(loss)
     return losses

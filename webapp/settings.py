@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "webapp.drawings",
+    "webapp.modelversions",
     "webapp.page",
 ]
 
@@ -193,3 +194,11 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Load every model in each pool child at start, so the first drawing is not slow.
 WORKER_PRELOAD_MODELS = env.bool("WORKER_PRELOAD_MODELS", default=True)
+
+# Fine-tuning on collected drawings.
+FINETUNE_HOLDOUT_FRACTION = env.float("FINETUNE_HOLDOUT_FRACTION", default=0.3)
+FINETUNE_SEED = env.int("FINETUNE_SEED", default=2026)
+FINETUNE_MIN_DRAWINGS = env.int("FINETUNE_MIN_DRAWINGS", default=200)
+FINETUNE_EPOCHS = env.int("FINETUNE_EPOCHS", default=6)
+# A new version may lose at most this many points of MNIST test accuracy to be promoted.
+FINETUNE_MNIST_MARGIN_POINTS = env.float("FINETUNE_MNIST_MARGIN_POINTS", default=0.2)

@@ -13,7 +13,7 @@ from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
 
 from inference import registry
-from webapp.drawings.selectors import model_version_active
+from webapp.modelversions.selectors import model_version_active
 from webapp.drawings.services import drawing_fail, drawing_predict, drawings_requeue_stale
 from worker.app import app
 
@@ -60,6 +60,15 @@ def drawing_predict_task(drawing_id: str) -> None:
         raise
     if set(registry.loaded_models()) != before:
         _report_loaded_models()
+
+
+@app.task(name="worker.tasks.model_finetune_task", queue="training", acks_late=False)
+def model_finetune_task(model_name: str, started_by: str) -> str:
+    """Fine-tune a model on the collected drawings (runs on the `training` queue, never `predict`)."""
+    from webapp.modelversions.services import model_version_finetune
+
+    record = model_version_finetune(model_name=model_name, started_by=started_by)
+    return record.decision
 
 
 @app.task(name="worker.tasks.drawings_requeue_stale_task")

@@ -22,7 +22,8 @@ from inference.preprocess import MAX_BYTES
 from webapp.drawings.errors import ApiError
 from webapp.drawings.health import service_health
 from webapp.drawings.models import Drawing, LabelSource, Source
-from webapp.drawings.selectors import drawing_get, drawing_get_when_finished, model_list
+from webapp.drawings.selectors import drawing_get, drawing_get_when_finished
+from webapp.modelversions.selectors import model_list
 from webapp.drawings.services import drawing_create, drawing_label
 
 MAX_STROKE_POINTS = 5000

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
-
 from django.conf import settings
 from django.db import connection
 from django.db.models import Case, Count, F, FloatField, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 
-from inference import registry
 from webapp.drawings.errors import DrawingNotFound
 from webapp.drawings.models import Drawing
 from webapp.drawings.notifications import FinishWaiter
@@ -44,33 +42,6 @@ def drawing_get_when_finished(*, drawing_id: str | uuid.UUID, wait_seconds: floa
         if not drawing.is_finished and waiter.wait(wait_seconds):
             drawing = drawing_get(drawing_id=drawing_id)
     return drawing
-
-
-def model_version_active(name: str) -> int:
-    """The version of a model that new jobs use."""
-    return registry.latest_version(name)
-
-
-def model_list() -> list[dict[str, Any]]:
-    """Each model's public description and figures, from its active version's card."""
-    models = []
-    for name in registry.MODEL_NAMES:
-        card = registry.read_card(name, model_version_active(name))
-        metrics = card.get("metrics", {})
-        models.append(
-            {
-                "name": name,
-                "title": card["title"],
-                "framework": card["framework"],
-                "version": card["version"],
-                "parameters": card["parameters"],
-                "mnist_accuracy": metrics.get("mnist_test_accuracy"),
-                "website_accuracy": metrics.get("hwd1000_accuracy"),
-                "description": card["description"],
-                "default": name == registry.DEFAULT_MODEL,
-            }
-        )
-    return models
 
 
 def database_ok() -> bool:

@@ -20,7 +20,7 @@ from inference.preprocess import INK_THRESHOLD, ink_from_image, open_image, prep
 from webapp.drawings.models import Drawing, LabelSource, Source, Status
 from webapp.drawings.notifications import drawing_finished_notify
 from webapp.drawings.queue import drawing_enqueue
-from webapp.drawings.selectors import model_version_active
+from webapp.modelversions.selectors import model_version_active
 
 
 def drawing_image_validate(*, image: bytes) -> str:

@@ -1,0 +1,134 @@
+"""Fine-tuning on collected drawings: new versions, the promotion rule, live pick-up, rollback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from inference import registry
+from inference.preprocess import preprocess
+from tests.conftest import start_worker
+from tests.factories import canvas_png, mnist
+from training.data import load_hwd1000
+from training.finetune import promotion_decision
+from webapp.drawings.models import Drawing, LabelSource, Source, Status
+from webapp.modelversions.models import ModelVersion, VersionStatus
+from webapp.modelversions.selectors import model_version_active
+from webapp.modelversions.services import (
+    FinetuneRefused,
+    in_holdout,
+    model_version_activate,
+    model_version_finetune,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def model_dir(tmp_path, monkeypatch, settings):
+    """A private copy of the committed numpy model, so fine-tunes never touch the repository."""
+    source = registry.artifact_dir("numpy", registry.latest_version("numpy"))
+    shutil.copytree(source, tmp_path / "numpy" / "1")
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    registry.card_update("numpy", 1, {"version": 1, "parent": None})
+    settings.FINETUNE_MIN_DRAWINGS = 60
+    settings.FINETUNE_EPOCHS = 2
+    monkeypatch.setattr("webapp.modelversions.selectors.ACTIVE_VERSION_TTL_SECONDS", 0)
+    return tmp_path
+
+
+def labelled_drawings(count: int, *, wrong_training_labels: bool = False) -> None:
+    """HwD-1000 digits stored as labelled, imported drawings from 20 writers."""
+    from django.conf import settings
+
+    pairs = load_hwd1000()
+    rng = np.random.default_rng(0)
+    for index in rng.choice(len(pairs), size=count, replace=False):
+        png, label = pairs[index]
+        writer = f"writer-{index % 20}"
+        held_out = in_holdout(f"writer:{writer}", fraction=settings.FINETUNE_HOLDOUT_FRACTION, seed=settings.FINETUNE_SEED)
+        if wrong_training_labels and not held_out:
+            label = (label + 1 + index % 9) % 10
+        Drawing.objects.create(
+            image=png, processed_image=preprocess(png).png, model_name="numpy", status=Status.DONE,
+            label=label, label_source=LabelSource.IMPORT, source=Source.IMPORT, writer=writer,
+        )
+
+
+def test_promotion_rule_needs_a_holdout_gain_and_at_most_the_mnist_margin():
+    before = {"holdout_accuracy": 0.90, "mnist_test_accuracy": 0.990}
+    assert promotion_decision(before, {"holdout_accuracy": 0.93, "mnist_test_accuracy": 0.989}, 0.2)[0]
+    assert not promotion_decision(before, {"holdout_accuracy": 0.90, "mnist_test_accuracy": 0.995}, 0.2)[0]
+    refused, reason = promotion_decision(before, {"holdout_accuracy": 0.95, "mnist_test_accuracy": 0.985}, 0.2)
+    assert not refused and "MNIST" in reason
+
+
+def test_finetune_with_too_few_labelled_drawings_refuses_with_a_clear_message(model_dir):
+    labelled_drawings(20)
+    with pytest.raises(FinetuneRefused, match="Too few labelled drawings"):
+        model_version_finetune(model_name="numpy", started_by="test")
+    with pytest.raises(CommandError, match="Too few labelled drawings"):
+        call_command("finetune", "--model", "numpy")
+
+
+def test_finetune_writes_a_new_version_with_metrics(model_dir):
+    labelled_drawings(400)
+    record = model_version_finetune(model_name="numpy", started_by="test")
+    assert record.version == 2 and record.parent.version == 1
+    assert (model_dir / "numpy" / "2" / "weights.npz").is_file()
+    card = registry.read_card("numpy", 2)
+    assert card["parent"] == 1 and card["training"]["kind"] == "fine-tune"
+    for key in ("holdout_accuracy", "mnist_test_accuracy", "parent_holdout_accuracy", "holdout_per_class"):
+        assert key in record.metrics
+    assert record.data_counts["train_writers"] + record.data_counts["holdout_writers"] == 20
+    assert record.data_counts["holdout_drawings"] > 0
+    assert len(record.progress["history"]) == 3
+    assert record.status in {VersionStatus.PROMOTED, VersionStatus.REJECTED} and record.decision
+
+
+def test_a_deliberately_bad_finetune_is_not_promoted(model_dir):
+    labelled_drawings(400, wrong_training_labels=True)
+    record = model_version_finetune(model_name="numpy", started_by="test")
+    assert record.status == VersionStatus.REJECTED
+    assert record.decision.startswith("Kept the old version")
+    assert model_version_active("numpy") == 1
+    assert registry.read_card("numpy", 2)["rejected"] is True
+    assert registry.latest_version("numpy") == 1
+
+
+def test_a_live_worker_switches_to_a_promoted_version_and_back_on_rollback(model_dir, worker_env, tmp_path):
+    from worker.app import app
+
+    shutil.copytree(model_dir / "numpy" / "1", model_dir / "numpy" / "2")
+    registry.card_update("numpy", 2, {"version": 2, "parent": 1})
+    model_version_activate(model_name="numpy", version=1)
+    queue = f"versions-{os.getpid()}"
+    worker = start_worker({**worker_env, "MODEL_DIR": str(model_dir)}, f"versions{os.getpid()}", tmp_path, queues=queue)
+
+    def predicted_version() -> int:
+        drawing = Drawing.objects.create(image=canvas_png(mnist().x_test[0]), model_name="numpy")
+        app.send_task("worker.tasks.drawing_predict_task", args=[str(drawing.id)], queue=queue)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            drawing.refresh_from_db()
+            if drawing.status == Status.DONE:
+                return drawing.model_version
+            time.sleep(0.05)
+        raise AssertionError(f"not done: {drawing.status}")
+
+    try:
+        assert predicted_version() == 1
+        model_version_activate(model_name="numpy", version=2)
+        time.sleep(1.5)  # the worker re-reads the active version at most once a second
+        assert predicted_version() == 2
+        call_command("activate_model", "numpy", "1")
+        time.sleep(1.5)
+        assert predicted_version() == 1
+    finally:
+        worker.stop()
+    assert ModelVersion.objects.get(model_name="numpy", is_active=True).version == 1

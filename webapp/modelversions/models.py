@@ -1,0 +1,43 @@
+"""Versions of each model: where the artifact is, how it scored, which one serves."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class VersionStatus(models.TextChoices):
+    TRAINING = "training"
+    PROMOTED = "promoted"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    BASE = "base", "Trained on MNIST"
+
+
+class ModelVersion(models.Model):
+    """One trained artifact of a model (MODEL_DIR/<model_name>/<version>/)."""
+
+    model_name = models.CharField(max_length=16, db_index=True)
+    version = models.PositiveIntegerField()
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    artifact = models.CharField(max_length=500, blank=True, default="")
+    status = models.CharField(max_length=10, choices=VersionStatus.choices, default=VersionStatus.TRAINING)
+    is_active = models.BooleanField(default=False, db_index=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    data_counts = models.JSONField(default=dict, blank=True)
+    training_seconds = models.FloatField(null=True, blank=True)
+    progress = models.JSONField(default=dict, blank=True, help_text="Fine-tuning progress, step by step.")
+    decision = models.TextField(blank=True, default="", help_text="Why it was or was not promoted.")
+    started_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model_name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["model_name", "version"], name="model_version_unique"),
+            models.UniqueConstraint(
+                fields=["model_name"], condition=models.Q(is_active=True), name="one_active_version_per_model"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_name} v{self.version}{' (active)' if self.is_active else ''}"

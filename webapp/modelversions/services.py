@@ -1,0 +1,201 @@
+"""Writes: registering artifacts, fine-tuning on collected drawings, promotion and rollback."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import redis
+from django.conf import settings
+from django.db import transaction
+from PIL import Image
+
+from inference import registry
+from inference.errors import InferenceError
+from inference.preprocess import preprocess
+from webapp.drawings.models import Drawing
+from webapp.modelversions.models import ModelVersion, VersionStatus
+
+
+class FinetuneRefused(Exception):
+    """A fine-tune cannot start (too little data, one already running); the message says why."""
+
+
+def model_versions_sync() -> list[ModelVersion]:
+    """Register every artifact on disk that has no ModelVersion row yet (fresh installs)."""
+    created = []
+    for name in registry.MODEL_NAMES:
+        known = set(ModelVersion.objects.filter(model_name=name).values_list("version", flat=True))
+        for version in registry.versions(name):
+            if version in known:
+                continue
+            card = registry.read_card(name, version)
+            parent = ModelVersion.objects.filter(model_name=name, version=card.get("parent") or -1).first()
+            created.append(
+                ModelVersion.objects.create(
+                    model_name=name,
+                    version=version,
+                    parent=parent,
+                    artifact=str(registry.artifact_dir(name, version)),
+                    status=VersionStatus.BASE if card.get("parent") is None else VersionStatus.PROMOTED,
+                    metrics=card.get("metrics", {}),
+                    data_counts=card.get("data", {}),
+                    training_seconds=card.get("training", {}).get("seconds"),
+                    started_by="artifact on disk",
+                )
+            )
+    return created
+
+
+@transaction.atomic
+def model_version_activate(*, model_name: str, version: int) -> ModelVersion:
+    """Make `version` the one new jobs use (promotion and rollback alike)."""
+    registry.read_card(registry.check_name(model_name), version)  # the artifact must exist
+    model_versions_sync()
+    target = ModelVersion.objects.select_for_update().get(model_name=model_name, version=version)
+    ModelVersion.objects.filter(model_name=model_name, is_active=True).exclude(pk=target.pk).update(is_active=False)
+    target.is_active = True
+    target.save(update_fields=["is_active"])
+    return target
+
+
+def writer_key(drawing: Drawing) -> str:
+    """Who drew it: the imported writer, else the browser (client id), else the drawing itself."""
+    if drawing.writer:
+        return f"writer:{drawing.writer}"
+    if drawing.client_id:
+        return f"client:{drawing.client_id}"
+    return f"drawing:{drawing.pk}"
+
+
+def in_holdout(key: str, *, fraction: float, seed: int) -> bool:
+    """Deterministic writer split: the same writer is always on the same side, for every version."""
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
+@dataclass(frozen=True)
+class WebsiteData:
+    train_x: np.ndarray
+    train_y: np.ndarray
+    holdout_x: np.ndarray
+    holdout_y: np.ndarray
+    train_writers: int
+    holdout_writers: int
+
+
+def _pixels(drawing: Drawing) -> np.ndarray | None:
+    if drawing.processed_image:
+        return np.asarray(Image.open(io.BytesIO(bytes(drawing.processed_image))), dtype=np.float32) / 255.0
+    try:
+        return preprocess(bytes(drawing.image)).pixels
+    except InferenceError:
+        return None
+
+
+def website_data_collect(*, holdout_fraction: float, seed: int) -> WebsiteData:
+    """Labelled, non-excluded drawings as arrays, split into train and holdout by writer."""
+    rows = Drawing.objects.filter(label__isnull=False, excluded_from_training=False).only(
+        "id", "image", "processed_image", "label", "writer", "client_id"
+    )
+    train, holdout = ([], []), ([], [])
+    writers: dict[bool, set[str]] = {True: set(), False: set()}
+    for drawing in rows.iterator(chunk_size=500):
+        pixels = _pixels(drawing)
+        if pixels is None:
+            continue
+        key = writer_key(drawing)
+        side = in_holdout(key, fraction=holdout_fraction, seed=seed)
+        writers[side].add(key)
+        target = holdout if side else train
+        target[0].append(pixels)
+        target[1].append(drawing.label)
+
+    def stack(part: tuple[list, list]) -> tuple[np.ndarray, np.ndarray]:
+        if not part[0]:
+            return np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64)
+        return np.stack(part[0]).astype(np.float32), np.array(part[1], dtype=np.int64)
+
+    train_x, train_y = stack(train)
+    holdout_x, holdout_y = stack(holdout)
+    return WebsiteData(train_x, train_y, holdout_x, holdout_y, len(writers[False]), len(writers[True]))
+
+
+def _lock(model_name: str) -> redis.lock.Lock:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    return client.lock(f"inkwell:finetune:{model_name}", timeout=6 * 3600, blocking=False)
+
+
+def model_version_finetune(*, model_name: str, started_by: str, epochs: int | None = None) -> ModelVersion:
+    """Fine-tune the active version on collected drawings; promote the result only if it is better."""
+    from training.data import load_mnist
+    from training.finetune import FinetuneConfig, LabelledArrays, finetune, promotion_decision
+    from webapp.modelversions.selectors import model_version_active
+
+    registry.check_name(model_name)
+    lock = _lock(model_name)
+    if not lock.acquire():
+        raise FinetuneRefused(f"A fine-tune of {model_name} is already running.")
+    try:
+        data = website_data_collect(holdout_fraction=settings.FINETUNE_HOLDOUT_FRACTION, seed=settings.FINETUNE_SEED)
+        minimum = settings.FINETUNE_MIN_DRAWINGS
+        if len(data.train_y) < minimum or len(data.holdout_y) < max(10, minimum // 5):
+            raise FinetuneRefused(
+                f"Too few labelled drawings to fine-tune: {len(data.train_y)} for training and "
+                f"{len(data.holdout_y)} held out; need at least {minimum} and {max(10, minimum // 5)}."
+            )
+        model_versions_sync()
+        base = ModelVersion.objects.get(model_name=model_name, version=model_version_active(model_name))
+        new_version = max(registry.versions(model_name)) + 1
+        record = ModelVersion.objects.create(
+            model_name=model_name,
+            version=new_version,
+            parent=base,
+            artifact=str(registry.artifact_dir(model_name, new_version)),
+            status=VersionStatus.TRAINING,
+            started_by=started_by,
+            data_counts={
+                "train_drawings": len(data.train_y),
+                "holdout_drawings": len(data.holdout_y),
+                "train_writers": data.train_writers,
+                "holdout_writers": data.holdout_writers,
+            },
+        )
+
+        def report(step: int, total: int, figures: dict[str, float]) -> None:
+            record.progress = {**record.progress, "step": step, "total": total, str(step): figures}
+            record.save(update_fields=["progress"])
+
+        config = FinetuneConfig(epochs=epochs or settings.FINETUNE_EPOCHS)
+        try:
+            result = finetune(
+                model_name,
+                base_version=base.version,
+                new_version=new_version,
+                train=LabelledArrays(data.train_x, data.train_y),
+                holdout=LabelledArrays(data.holdout_x, data.holdout_y),
+                mnist=load_mnist(),
+                config=config,
+                progress=report,
+            )
+        except Exception as exc:
+            record.status = VersionStatus.FAILED
+            record.decision = f"Fine-tuning failed: {exc}"
+            record.save(update_fields=["status", "decision"])
+            raise
+        promote, reason = promotion_decision(result.before, result.after, settings.FINETUNE_MNIST_MARGIN_POINTS)
+        record.metrics = result.card["metrics"]
+        record.training_seconds = result.card["training"]["seconds"]
+        record.progress = {**record.progress, "history": result.history}
+        record.status = VersionStatus.PROMOTED if promote else VersionStatus.REJECTED
+        record.decision = ("Promoted: " if promote else "Kept the old version: ") + reason
+        record.save()
+        registry.card_update(model_name, new_version, {"rejected": not promote, "decision": record.decision})
+        if promote:
+            model_version_activate(model_name=model_name, version=new_version)
+            record.refresh_from_db()
+        return record
+    finally:
+        lock.release()
