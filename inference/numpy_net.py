@@ -41,10 +41,8 @@ class NumpyNet:
         """He-initialised weights for the given layer sizes."""
         rng = np.random.default_rng(seed)
         params: Params = {}
-        for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-            params[f"W{index}"] = (
-                rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
-            ).astype(np.float32)
+        for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
+            params[f"W{index}"] = (rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)).astype(np.float32)
             params[f"b{index}"] = np.zeros(fan_out, dtype=np.float32)
         return cls(params)
 

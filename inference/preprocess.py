@@ -45,14 +45,10 @@ def open_image(data: bytes) -> Image.Image:
     except Exception as exc:
         raise InvalidImage("The data could not be read as an image.") from exc
     if image.format not in ACCEPTED_FORMATS:
-        raise UnsupportedFormat(
-            f"Images must be PNG or JPEG, not {image.format}."
-        )
+        raise UnsupportedFormat(f"Images must be PNG or JPEG, not {image.format}.")
     width, height = image.size
     if width > MAX_SIDE or height > MAX_SIDE:
-        raise ImageTooLarge(
-            f"The image is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}."
-        )
+        raise ImageTooLarge(f"The image is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}.")
     return image
 
 

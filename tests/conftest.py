@@ -50,11 +50,25 @@ class WorkerProcess:
         beat_args = ["--beat", f"--schedule={log_path.with_suffix('.beat')}"] if beat else []
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "worker.app", "worker",
-                "--pool=prefork", "--concurrency=1", f"--queues={queues}", "--loglevel=INFO",
-                "--without-gossip", "--without-mingle", f"--hostname={name}@%h", *beat_args,
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.app",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                f"--queues={queues}",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                f"--hostname={name}@%h",
+                *beat_args,
             ],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -104,7 +118,9 @@ def start_worker(
             break
         time.sleep(0.1)
     worker.stop()
-    raise RuntimeError(f"Celery worker {name} did not start; see {worker.log_path}:\n{worker.log_path.read_text()[-3000:]}")
+    raise RuntimeError(
+        f"Celery worker {name} did not start; see {worker.log_path}:\n{worker.log_path.read_text()[-3000:]}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -143,9 +159,24 @@ def start_web_server(env: dict[str, str], port: int, log_path: Path) -> subproce
     """The site under gunicorn, as production runs it, on the given port."""
     log = open(log_path, "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "webapp.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "4", "--worker-class", "gthread"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "webapp.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--worker-class",
+            "gthread",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     wait_for_http(f"http://127.0.0.1:{port}/api/models/")
     return process

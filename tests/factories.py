@@ -169,7 +169,9 @@ def drawing_factory(
     return drawing
 
 
-def user_factory(*, username: str = "reviewer", staff: bool = True, superuser: bool = False, perms: tuple[str, ...] = ()):
+def user_factory(
+    *, username: str = "reviewer", staff: bool = True, superuser: bool = False, perms: tuple[str, ...] = ()
+):
     """A user who can log in with password "pw"; `perms` are "drawings.change_drawing"-style names."""
     from django.contrib.auth.models import Permission, User
 

@@ -120,8 +120,5 @@ def augment(images: np.ndarray, spec: Augmentation, rng: np.random.Generator) ->
     """A randomly distorted copy of (N, 28, 28) images in [0, 1]."""
     if spec == NONE:
         return images
-    parts = [
-        _augment_chunk(images[start : start + CHUNK], spec, rng)
-        for start in range(0, len(images), CHUNK)
-    ]
+    parts = [_augment_chunk(images[start : start + CHUNK], spec, rng) for start in range(0, len(images), CHUNK)]
     return np.concatenate(parts)

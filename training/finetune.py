@@ -136,7 +136,13 @@ def finetune(
     rng = np.random.default_rng(config.seed)
     trainer = _Trainer(name, base_version, config)
     before = evaluate(trainer.predict, holdout, mnist)
-    history = [{"step": 0, "holdout_accuracy": before["holdout_accuracy"], "mnist_test_accuracy": before["mnist_test_accuracy"]}]
+    history = [
+        {
+            "step": 0,
+            "holdout_accuracy": before["holdout_accuracy"],
+            "mnist_test_accuracy": before["mnist_test_accuracy"],
+        }
+    ]
     replay_count = int(len(train.y) * config.replay_ratio)
     for epoch in range(1, config.epochs + 1):
         replay = rng.choice(len(mnist.x_train), size=replay_count, replace=False)
@@ -144,7 +150,13 @@ def finetune(
         y = np.concatenate([train.y, mnist.y_train[replay]])
         trainer.epoch(augment(x, config.augmentation, rng), y, rng)
         step = evaluate(trainer.predict, holdout, mnist)
-        history.append({"step": epoch, "holdout_accuracy": step["holdout_accuracy"], "mnist_test_accuracy": step["mnist_test_accuracy"]})
+        history.append(
+            {
+                "step": epoch,
+                "holdout_accuracy": step["holdout_accuracy"],
+                "mnist_test_accuracy": step["mnist_test_accuracy"],
+            }
+        )
         if progress is not None:
             progress(epoch, config.epochs, history[-1])
     after = evaluate(trainer.predict, holdout, mnist)
@@ -178,7 +190,12 @@ def finetune(
             "seconds": round(seconds, 1),
             "history": history,
         },
-        data={"website_train": int(len(train.y)), "website_holdout": int(len(holdout.y)), "mnist_replay_per_epoch": replay_count, "checksums_sha256": mnist.checksums},
+        data={
+            "website_train": int(len(train.y)),
+            "website_holdout": int(len(holdout.y)),
+            "mnist_replay_per_epoch": replay_count,
+            "checksums_sha256": mnist.checksums,
+        },
     )
     write_card(directory, card)
     return FinetuneResult(version=new_version, card=card, before=before, after=after, history=history)

@@ -34,9 +34,9 @@ class Adam:
             m += (1 - self.beta1) * grad
             v *= self.beta2
             v += (1 - self.beta2) * grad * grad
-            params[key] -= (
-                self.learning_rate * (m / correction1) / (np.sqrt(v / correction2) + self.epsilon)
-            ).astype(params[key].dtype)
+            params[key] -= (self.learning_rate * (m / correction1) / (np.sqrt(v / correction2) + self.epsilon)).astype(
+                params[key].dtype
+            )
 
 
 def numpy_epoch(

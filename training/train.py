@@ -1,6 +1,6 @@
 """Train the Inkwell models on MNIST and write `MODEL_DIR/<name>/<version>/` with a model card.
 
-    python -m training.train --model cnn|dense|numpy|all [--epochs N] [--limit N] [--version V]
+python -m training.train --model cnn|dense|numpy|all [--epochs N] [--limit N] [--version V]
 """
 
 from __future__ import annotations
@@ -143,9 +143,7 @@ def train_model(
     recipe = RECIPES[name]
     epochs = epochs or recipe.epochs
     if limit:
-        mnist = Mnist(
-            mnist.x_train[:limit], mnist.y_train[:limit], mnist.x_test, mnist.y_test, mnist.checksums
-        )
+        mnist = Mnist(mnist.x_train[:limit], mnist.y_train[:limit], mnist.x_test, mnist.y_test, mnist.checksums)
     version = version or _next_version(name)
     directory = registry.model_dir() / name / str(version)
     if directory.exists():
@@ -210,9 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     mnist = load_mnist(args.mnist_dir)
     names = list(RECIPES) if args.model == "all" else [args.model]
     for name in names:
-        train_model(
-            name, mnist=mnist, epochs=args.epochs, limit=args.limit, version=args.version, seed=args.seed
-        )
+        train_model(name, mnist=mnist, epochs=args.epochs, limit=args.limit, version=args.version, seed=args.seed)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ class Results:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _request(connection: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None) -> tuple[int, dict]:
+def _request(
+    connection: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None
+) -> tuple[int, dict]:
     headers = {"Content-Type": "application/json"} if body else {}
     connection.request(method, path, body=body, headers=headers)
     response = connection.getresponse()

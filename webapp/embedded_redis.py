@@ -32,8 +32,17 @@ def ensure_redis(url: str, data_dir: Path, timeout: float = 15.0) -> subprocess.
     data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [
-            str(get_binary_path()), "--bind", "127.0.0.1", "--port", str(parsed.port or 6379),
-            "--dir", str(data_dir), "--save", "", "--appendonly", "yes",
+            str(get_binary_path()),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(parsed.port or 6379),
+            "--dir",
+            str(data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

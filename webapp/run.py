@@ -32,9 +32,16 @@ def main() -> int:
     children.append(
         subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--beat",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.app",
+                "worker",
+                "--beat",
                 f"--schedule={settings.VAR_DIR / 'celerybeat-schedule'}",
-                "--queues=predict,training", "--loglevel=INFO",
+                "--queues=predict,training",
+                "--loglevel=INFO",
                 f"--concurrency={os.environ.get('WORKER_CONCURRENCY', '2')}",
             ],
             cwd=ROOT,
@@ -44,9 +51,18 @@ def main() -> int:
     children.append(
         subprocess.Popen(
             [
-                sys.executable, "-m", "gunicorn", "webapp.wsgi:application", "--bind", f"{host}:{port}",
-                "--worker-class", "gthread", "--workers", os.environ.get("WEB_WORKERS", "2"),
-                "--threads", os.environ.get("WEB_THREADS", "16"),
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "webapp.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                os.environ.get("WEB_WORKERS", "2"),
+                "--threads",
+                os.environ.get("WEB_THREADS", "16"),
             ],
             cwd=ROOT,
         )

@@ -202,3 +202,6 @@ FINETUNE_MIN_DRAWINGS = env.int("FINETUNE_MIN_DRAWINGS", default=200)
 FINETUNE_EPOCHS = env.int("FINETUNE_EPOCHS", default=6)
 # A new version may lose at most this many points of MNIST test accuracy to be promoted.
 FINETUNE_MNIST_MARGIN_POINTS = env.float("FINETUNE_MNIST_MARGIN_POINTS", default=0.2)
+
+# Admin review: predictions below this confidence count as "low confidence".
+REVIEW_LOW_CONFIDENCE = env.float("REVIEW_LOW_CONFIDENCE", default=0.8)

@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-
 urlpatterns = [
     path("api/", include("webapp.drawings.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

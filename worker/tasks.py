@@ -13,12 +13,12 @@ from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
 
 from inference import registry
-from webapp.modelversions.selectors import model_version_active
+from webapp.drawings.health import LOADED_KEY_PREFIX
 from webapp.drawings.services import drawing_fail, drawing_predict, drawings_requeue_stale
+from webapp.modelversions.selectors import model_version_active
 from worker.app import app
 
 logger = logging.getLogger(__name__)
-from webapp.drawings.health import LOADED_KEY_PREFIX
 
 
 def _report_loaded_models() -> None:

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def submit(client, index: int = 0, model: str = "cnn") -> dict:
     response = client.post(
-        "/api/drawings/", {"image": data_url(canvas_png(mnist().x_test[index])), "model": model},
+        "/api/drawings/",
+        {"image": data_url(canvas_png(mnist().x_test[index])), "model": model},
         content_type="application/json",
     )
     assert response.status_code == 202, response.content
@@ -63,9 +64,15 @@ def test_client_id_and_strokes_are_stored_with_the_drawing(client):
     strokes = [[[100, 80, 0], [110, 300, 120]], [[90, 90, 400], [95, 95, 410]]]
     response = client.post(
         "/api/drawings/",
-        {"image": data_url(canvas_png(mnist().x_test[2])), "client_id": "abc-123", "strokes": strokes,
-         "canvas_width": 400, "canvas_height": 400},
-        content_type="application/json", HTTP_USER_AGENT="pytest-agent",
+        {
+            "image": data_url(canvas_png(mnist().x_test[2])),
+            "client_id": "abc-123",
+            "strokes": strokes,
+            "canvas_width": 400,
+            "canvas_height": 400,
+        },
+        content_type="application/json",
+        HTTP_USER_AGENT="pytest-agent",
     )
     assert response.status_code == 202
     drawing = Drawing.objects.get(pk=response.json()["id"])
@@ -76,7 +83,8 @@ def test_client_id_and_strokes_are_stored_with_the_drawing(client):
 @pytest.mark.parametrize("strokes", ["nope", [[["x", 1]]], [[[1, 2, 3, 4]]], [[[0, 0]] * 6000]])
 def test_malformed_strokes_are_rejected_with_400(client, strokes):
     response = client.post(
-        "/api/drawings/", {"image": data_url(canvas_png(mnist().x_test[2])), "strokes": strokes},
+        "/api/drawings/",
+        {"image": data_url(canvas_png(mnist().x_test[2])), "strokes": strokes},
         content_type="application/json",
     )
     assert response.status_code == 400

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_mnist_digits_drawn_on_a_canvas_are_read_by_each_model(client, celery_worker_process, model):
     for index in range(5):
         png, label = mnist_test_digit(index)
-        response = client.post("/api/drawings/", {"image": data_url(png), "model": model}, content_type="application/json")
+        response = client.post(
+            "/api/drawings/", {"image": data_url(png), "model": model}, content_type="application/json"
+        )
         assert response.status_code == 202, response.content
         body = response.json()
         assert body["status"] == "queued" and body["model"] == model

@@ -100,9 +100,7 @@ def test_export_writes_labelled_drawings_not_excluded_with_their_metadata(tmp_pa
 
 @pytest.mark.django_db
 def test_export_filters_by_date_and_label_source(tmp_path):
-    march = drawing_factory(
-        label=1, label_source=LabelSource.STAFF, created_at=datetime(2025, 3, 5, tzinfo=UTC)
-    )
+    march = drawing_factory(label=1, label_source=LabelSource.STAFF, created_at=datetime(2025, 3, 5, tzinfo=UTC))
     drawing_factory(label=1, label_source=LabelSource.USER, created_at=datetime(2025, 3, 6, tzinfo=UTC))
     drawing_factory(label=1, label_source=LabelSource.STAFF, created_at=datetime(2025, 4, 1, tzinfo=UTC))
 

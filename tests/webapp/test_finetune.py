@@ -51,12 +51,20 @@ def labelled_drawings(count: int, *, wrong_training_labels: bool = False) -> Non
     for index in rng.choice(len(pairs), size=count, replace=False):
         png, label = pairs[index]
         writer = f"writer-{index % 20}"
-        held_out = in_holdout(f"writer:{writer}", fraction=settings.FINETUNE_HOLDOUT_FRACTION, seed=settings.FINETUNE_SEED)
+        held_out = in_holdout(
+            f"writer:{writer}", fraction=settings.FINETUNE_HOLDOUT_FRACTION, seed=settings.FINETUNE_SEED
+        )
         if wrong_training_labels and not held_out:
             label = (label + 1 + index % 9) % 10
         Drawing.objects.create(
-            image=png, processed_image=preprocess(png).png, model_name="numpy", status=Status.DONE,
-            label=label, label_source=LabelSource.IMPORT, source=Source.IMPORT, writer=writer,
+            image=png,
+            processed_image=preprocess(png).png,
+            model_name="numpy",
+            status=Status.DONE,
+            label=label,
+            label_source=LabelSource.IMPORT,
+            source=Source.IMPORT,
+            writer=writer,
         )
 
 

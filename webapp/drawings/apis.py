@@ -23,8 +23,8 @@ from webapp.drawings.errors import ApiError
 from webapp.drawings.health import service_health
 from webapp.drawings.models import Drawing, LabelSource, Source
 from webapp.drawings.selectors import drawing_get, drawing_get_when_finished
-from webapp.modelversions.selectors import model_list
 from webapp.drawings.services import drawing_create, drawing_label
+from webapp.modelversions.selectors import model_list
 
 MAX_STROKE_POINTS = 5000
 MAX_REQUEST_BYTES = MAX_BYTES * 4 // 3 + 256 * 1024  # base64 of the largest image, plus strokes

@@ -33,9 +33,7 @@ class DrawingNotFound(ApiError):
 
 class StorageUnavailable(ApiError):
     def __init__(self) -> None:
-        super().__init__(
-            "storage_unavailable", "The drawing could not be stored; try again shortly.", status_code=503
-        )
+        super().__init__("storage_unavailable", "The drawing could not be stored; try again shortly.", status_code=503)
 
 
 INFERENCE_STATUS = {

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
+
 from django.conf import settings
 from django.db import connection
 from django.db.models import Case, Count, F, FloatField, IntegerField, Q, QuerySet, Value, When

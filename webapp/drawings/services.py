@@ -106,8 +106,20 @@ def drawing_predict(*, drawing_id: str) -> Drawing | None:
 
 
 JOB_RESULT_FIELDS = [
-    "status", "started_at", "finished_at", "model_version", "processed_image", "probabilities", "digit",
-    "confidence", "error_code", "error_message", "queue_ms", "preprocess_ms", "inference_ms", "total_ms",
+    "status",
+    "started_at",
+    "finished_at",
+    "model_version",
+    "processed_image",
+    "probabilities",
+    "digit",
+    "confidence",
+    "error_code",
+    "error_message",
+    "queue_ms",
+    "preprocess_ms",
+    "inference_ms",
+    "total_ms",
 ]
 
 
@@ -153,8 +165,7 @@ def drawings_requeue_stale(*, older_than_seconds: int | None = None) -> int:
     # A running job is only stale once no worker could still be working on it.
     running_cutoff = now - timedelta(seconds=max(seconds, settings.TASK_TIME_LIMIT_SECONDS + 10))
     stale = Drawing.objects.annotate(last_sent=Coalesce("enqueued_at", "created_at")).filter(
-        Q(status=Status.QUEUED, last_sent__lt=queued_cutoff)
-        | Q(status=Status.RUNNING, started_at__lt=running_cutoff)
+        Q(status=Status.QUEUED, last_sent__lt=queued_cutoff) | Q(status=Status.RUNNING, started_at__lt=running_cutoff)
     )
     sent = 0
     for drawing_id in stale.values_list("id", flat=True)[:1000]:
@@ -167,9 +178,7 @@ def drawings_requeue_stale(*, older_than_seconds: int | None = None) -> int:
 # Staff review and data import.
 
 
-def drawings_label_bulk(
-    *, drawings: QuerySet[Drawing], label: int, source: LabelSource = LabelSource.STAFF
-) -> int:
+def drawings_label_bulk(*, drawings: QuerySet[Drawing], label: int, source: LabelSource = LabelSource.STAFF) -> int:
     """Give every drawing in `drawings` the same label; returns how many were labelled."""
     if not 0 <= label <= 9:
         raise ValueError(f"A label is a digit 0-9, not {label}.")

@@ -19,9 +19,7 @@ def model_version_active(name: str) -> int:
     cached = _active_cache.get(name)
     if cached is not None and now - cached[0] < ACTIVE_VERSION_TTL_SECONDS:
         return cached[1]
-    version = (
-        ModelVersion.objects.filter(model_name=name, is_active=True).values_list("version", flat=True).first()
-    )
+    version = ModelVersion.objects.filter(model_name=name, is_active=True).values_list("version", flat=True).first()
     if version is None:
         version = registry.latest_version(name)
     _active_cache[name] = (now, version)

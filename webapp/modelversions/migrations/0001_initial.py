@@ -5,34 +5,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_name', models.CharField(db_index=True, max_length=16)),
-                ('version', models.PositiveIntegerField()),
-                ('artifact', models.CharField(blank=True, default='', max_length=500)),
-                ('status', models.CharField(choices=[('training', 'Training'), ('promoted', 'Promoted'), ('rejected', 'Rejected'), ('failed', 'Failed'), ('base', 'Trained on MNIST')], default='training', max_length=10)),
-                ('is_active', models.BooleanField(db_index=True, default=False)),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('data_counts', models.JSONField(blank=True, default=dict)),
-                ('training_seconds', models.FloatField(blank=True, null=True)),
-                ('progress', models.JSONField(blank=True, default=dict, help_text='Fine-tuning progress, step by step.')),
-                ('decision', models.TextField(blank=True, default='', help_text='Why it was or was not promoted.')),
-                ('started_by', models.CharField(blank=True, default='', max_length=150)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='children', to='modelversions.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("model_name", models.CharField(db_index=True, max_length=16)),
+                ("version", models.PositiveIntegerField()),
+                ("artifact", models.CharField(blank=True, default="", max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("training", "Training"),
+                            ("promoted", "Promoted"),
+                            ("rejected", "Rejected"),
+                            ("failed", "Failed"),
+                            ("base", "Trained on MNIST"),
+                        ],
+                        default="training",
+                        max_length=10,
+                    ),
+                ),
+                ("is_active", models.BooleanField(db_index=True, default=False)),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                ("data_counts", models.JSONField(blank=True, default=dict)),
+                ("training_seconds", models.FloatField(blank=True, null=True)),
+                (
+                    "progress",
+                    models.JSONField(blank=True, default=dict, help_text="Fine-tuning progress, step by step."),
+                ),
+                ("decision", models.TextField(blank=True, default="", help_text="Why it was or was not promoted.")),
+                ("started_by", models.CharField(blank=True, default="", max_length=150)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="children",
+                        to="modelversions.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['model_name', '-version'],
-                'constraints': [models.UniqueConstraint(fields=('model_name', 'version'), name='model_version_unique'), models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('model_name',), name='one_active_version_per_model')],
+                "ordering": ["model_name", "-version"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("model_name", "version"), name="model_version_unique"),
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_active", True)),
+                        fields=("model_name",),
+                        name="one_active_version_per_model",
+                    ),
+                ],
             },
         ),
     ]

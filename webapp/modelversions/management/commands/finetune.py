@@ -21,7 +21,9 @@ class Command(BaseCommand):
         names = registry.MODEL_NAMES if options["model"] == "all" else [options["model"]]
         for name in names:
             try:
-                record = model_version_finetune(model_name=name, started_by="manage.py finetune", epochs=options["epochs"])
+                record = model_version_finetune(
+                    model_name=name, started_by="manage.py finetune", epochs=options["epochs"]
+                )
             except FinetuneRefused as exc:
                 raise CommandError(str(exc)) from exc
             metrics = record.metrics
