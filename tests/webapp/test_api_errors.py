@@ -148,3 +148,17 @@ def test_submissions_over_the_rate_are_throttled_with_429(client, settings):
         cache.clear()
     assert codes == [202, 202, 429]
     assert other == 202
+
+
+def test_submit_answers_503_only_when_the_database_cannot_store_the_drawing(client, monkeypatch):
+    from django.db import OperationalError
+
+    from webapp.drawings.models import Drawing
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(Drawing.objects, "create", database_down)
+    response = post_json(client, {"image": data_url(canvas_png(mnist().x_test[0]))})
+    assert response.status_code == 503
+    assert error_of(response)["code"] == "storage_unavailable"

@@ -8,6 +8,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.db import DatabaseError
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -19,7 +20,7 @@ from rest_framework.views import APIView
 from inference import registry
 from inference.errors import ImageTooLarge, InvalidImage
 from inference.preprocess import MAX_BYTES
-from webapp.drawings.errors import ApiError
+from webapp.drawings.errors import ApiError, StorageUnavailable
 from webapp.drawings.health import service_health
 from webapp.drawings.models import Drawing, LabelSource, Source
 from webapp.drawings.selectors import drawing_get, drawing_get_when_finished
@@ -161,16 +162,19 @@ class DrawingCreateApi(APIView):
         serializer = self.InputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
-        drawing = drawing_create(
-            image=image,
-            model_name=values["model"],
-            source=Source.WEB if values.get("client_id") else Source.API,
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            canvas_width=values.get("canvas_width"),
-            canvas_height=values.get("canvas_height"),
-            client_id=values.get("client_id", ""),
-            strokes=values.get("strokes"),
-        )
+        try:
+            drawing = drawing_create(
+                image=image,
+                model_name=values["model"],
+                source=Source.WEB if values.get("client_id") else Source.API,
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                canvas_width=values.get("canvas_width"),
+                canvas_height=values.get("canvas_height"),
+                client_id=values.get("client_id", ""),
+                strokes=values.get("strokes"),
+            )
+        except DatabaseError as exc:
+            raise StorageUnavailable() from exc
         url = request.build_absolute_uri(reverse("drawing-detail", args=[drawing.id]))
         body = {"id": str(drawing.id), "status": drawing.status, "model": drawing.model_name, "url": url}
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
