@@ -199,3 +199,11 @@ def model_version_finetune(*, model_name: str, started_by: str, epochs: int | No
         return record
     finally:
         lock.release()
+
+
+def model_finetune_enqueue(*, model_name: str, started_by: str) -> None:
+    """Start a fine-tune on the `training` queue (its own worker), e.g. from the admin."""
+    from worker.app import app
+
+    registry.check_name(model_name)
+    app.send_task("worker.tasks.model_finetune_task", args=[model_name, started_by], queue="training")
