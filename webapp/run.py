@@ -29,23 +29,29 @@ def main() -> int:
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], check=True)
     subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], check=True)
+    celery = [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--loglevel=INFO"]
+    worker_env = {"INFERENCE_THREADS": "1", **os.environ}
+    # Predictions: one prefork child per core, plus the beat that re-enqueues stranded drawings.
     children.append(
         subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker.app",
-                "worker",
+                *celery,
+                "--queues=predict",
+                "--hostname=predict@%h",
+                f"--concurrency={os.environ.get('WORKER_CONCURRENCY', '2')}",
                 "--beat",
                 f"--schedule={settings.VAR_DIR / 'celerybeat-schedule'}",
-                "--queues=predict,training",
-                "--loglevel=INFO",
-                f"--concurrency={os.environ.get('WORKER_CONCURRENCY', '2')}",
             ],
             cwd=ROOT,
-            env={"INFERENCE_THREADS": "1", **os.environ},
+            env=worker_env,
+        )
+    )
+    # Fine-tuning: its own worker and queue, one job at a time, so it never delays a prediction.
+    children.append(
+        subprocess.Popen(
+            [*celery, "--queues=training", "--hostname=training@%h", "--concurrency=1"],
+            cwd=ROOT,
+            env={**worker_env, "WORKER_PRELOAD_MODELS": "false"},
         )
     )
     children.append(

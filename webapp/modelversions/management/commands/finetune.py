@@ -30,5 +30,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{name} v{record.version} (from v{record.parent.version}): holdout "
                 f"{metrics['parent_holdout_accuracy']:.4f} -> {metrics['holdout_accuracy']:.4f}, MNIST "
-                f"{metrics['parent_mnist_test_accuracy']:.4f} -> {metrics['mnist_test_accuracy']:.4f}. {record.decision}"
+                f"{metrics['parent_mnist_test_accuracy']:.4f} -> {metrics['mnist_test_accuracy']:.4f}. "
+                f"{record.decision}"
             )
