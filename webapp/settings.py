@@ -67,6 +67,7 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(exist_ok=True)  # the default SQLite file lives here on a fresh clone
     # The worker is another process: tests need a file database both can open, and concurrent
     # writers need WAL and a busy timeout instead of "database is locked".
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-inkwell.sqlite3")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import time
@@ -97,6 +98,11 @@ def test_finetune_writes_a_new_version_with_metrics(model_dir):
     assert record.data_counts["holdout_drawings"] > 0
     assert len(record.progress["history"]) == 3
     assert record.status in {VersionStatus.PROMOTED, VersionStatus.REJECTED} and record.decision
+
+    out = io.StringIO()
+    call_command("finetune_report", "--plot", str(model_dir / "plot.svg"), stdout=out)
+    assert "| numpy | v1 -> v2 |" in out.getvalue()
+    assert (model_dir / "plot.svg").read_text().count("<polyline") == 1
 
 
 def test_a_deliberately_bad_finetune_is_not_promoted(model_dir):
