@@ -68,7 +68,7 @@ def main() -> int:
                 "--workers",
                 os.environ.get("WEB_WORKERS", "2"),
                 "--threads",
-                os.environ.get("WEB_THREADS", "16"),
+                os.environ.get("WEB_THREADS", "32"),
             ],
             cwd=ROOT,
         )

@@ -392,9 +392,7 @@
     }
     const options = models.map((m) => {
       const accuracy = m.website_accuracy ?? m.mnist_accuracy;
-      const where = m.website_accuracy != null ? "on drawings" : "on MNIST";
-      const label = accuracy != null ? `${m.title} — ${percent(accuracy)} ${where}` : m.title;
-      return new Option(label, m.name);
+      return new Option(accuracy != null ? `${m.title} · ${percent(accuracy)}` : m.title, m.name);
     });
     ui.model.replaceChildren(...options);
     const remembered = stored(STORE.model);
@@ -623,7 +621,7 @@
 
   async function sendLabel(label) {
     const id = ui.feedback.dataset.drawingId;
-    if (ui.feedback.dataset.state !== "open" || !id) return;
+    if (ui.feedback.dataset.state === "disabled" || !id) return;
     const entry = historyEntry;
     ui.feedbackNote.textContent = "Saving…";
     try {
