@@ -1,0 +1,238 @@
+"""The drawing page in a real headless Chromium, on the live server with a real Celery worker."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Page, Request, expect
+
+from tests.browser.drawing_page import FOUR, ONE, SEVEN, DrawingPage
+from webapp.drawings.models import Drawing, LabelSource, Source
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def assert_answer(drawing: DrawingPage, digit: int) -> None:
+    page = drawing.page
+    expect(page.get_by_test_id("digit")).to_have_text(str(digit))
+    expect(page.get_by_test_id("confidence")).to_have_text(re.compile(r"^\d+\.\d% confident$"))
+    bars = page.get_by_test_id("probabilities").locator("[data-testid^='prob-']")
+    expect(bars).to_have_count(10)
+    expect(page.get_by_test_id(f"prob-{digit}")).to_have_class(re.compile(r"\btop\b"))
+    processed = page.get_by_test_id("processed")
+    expect(processed).to_be_visible()
+    assert processed.get_attribute("src").startswith("data:image/png;base64,")
+    assert processed.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [28, 28]
+
+
+def test_a_one_and_a_seven_drawn_with_the_mouse_are_read(desktop: Page, results_dir: Path):
+    drawing = DrawingPage(desktop).open()
+
+    drawing.draw_with_mouse(ONE)
+    desktop.get_by_test_id("predict").click()
+    drawing.wait_until_done()
+    assert_answer(drawing, 1)
+    first_id = drawing.drawing_id()
+
+    desktop.get_by_test_id("clear").click()
+    drawing.draw_with_mouse(SEVEN)
+    desktop.keyboard.press("Enter")
+    drawing.wait_until_done()
+    assert_answer(drawing, 7)
+    expect(desktop.get_by_test_id("history").locator("li")).to_have_count(2)
+    desktop.screenshot(path=results_dir / "desktop.png", full_page=True)
+
+    seven = Drawing.objects.get(pk=drawing.drawing_id())
+    assert seven.source == Source.WEB and seven.model_name == "cnn"
+    assert (seven.canvas_width, seven.canvas_height) == (400, 400)
+    assert len(seven.strokes) == 1 and len(seven.strokes[0]) > 10
+    xs = [x for x, _, _ in seven.strokes[0]]
+    ts = [t for _, _, t in seven.strokes[0]]
+    assert 100 < min(xs) < 130 and 270 < max(xs) < 300, "points are in 400x400 canvas pixels"
+    assert ts == sorted(ts) and ts[-1] > 0, "points carry increasing millisecond times"
+    one = Drawing.objects.get(pk=first_id)
+    assert seven.client_id and one.client_id == seven.client_id
+
+
+def test_the_chosen_model_is_sent_with_the_drawing_and_remembered(desktop: Page):
+    drawing = DrawingPage(desktop).open()
+    expect(desktop.get_by_test_id("model").locator("option")).to_have_count(3)
+    desktop.get_by_test_id("model").select_option("dense")
+    drawing.draw_with_mouse(SEVEN)
+
+    with desktop.expect_request(is_drawing_submission) as submitted:
+        desktop.get_by_test_id("predict").click()
+    assert submitted.value.post_data_json["model"] == "dense"
+    drawing.wait_until_done()
+    assert Drawing.objects.get(pk=drawing.drawing_id()).model_name == "dense"
+
+    # Switching the model with an answer on screen reads the same drawing again with the new one.
+    with desktop.expect_request(is_drawing_submission) as submitted:
+        desktop.get_by_test_id("model").select_option("numpy")
+    assert submitted.value.post_data_json["model"] == "numpy"
+    drawing.wait_until_done()
+    assert Drawing.objects.get(pk=drawing.drawing_id()).model_name == "numpy"
+
+    desktop.reload()
+    expect(desktop.get_by_test_id("model")).to_have_value("numpy")
+
+
+def test_compare_runs_every_model_side_by_side(desktop: Page, results_dir: Path):
+    drawing = DrawingPage(desktop).open()
+    drawing.draw_with_mouse(SEVEN)
+    desktop.get_by_test_id("compare").click()
+    drawing.wait_until_done()
+    cards = desktop.get_by_test_id("compare-results").locator("article")
+    expect(cards).to_have_count(3)
+    for name in ("cnn", "dense", "numpy"):
+        card = desktop.get_by_test_id("compare-results").locator(f"[data-model='{name}']")
+        expect(card).to_have_attribute("data-state", "done", timeout=90_000)
+        expect(desktop.get_by_test_id(f"compare-digit-{name}")).to_have_text(re.compile(r"^\d$"))
+    submitted = Drawing.objects.order_by("created_at")
+    assert sorted(submitted.values_list("model_name", flat=True)) == ["cnn", "dense", "numpy"]
+    assert len({bytes(d.image) for d in submitted}) == 1, "the same drawing goes to every model"
+    desktop.screenshot(path=results_dir / "desktop-compare.png", full_page=True)
+
+
+def test_feedback_posts_the_label(desktop: Page):
+    drawing = DrawingPage(desktop).open()
+    expect(desktop.get_by_test_id("label-3")).to_be_disabled()
+    drawing.draw_with_mouse(SEVEN)
+    desktop.get_by_test_id("predict").click()
+    drawing.wait_until_done()
+    drawing_id = drawing.drawing_id()
+
+    with desktop.expect_response(f"**/api/drawings/{drawing_id}/label/") as answered:
+        desktop.get_by_test_id("label-3").click()
+    assert answered.value.ok
+    expect(desktop.get_by_test_id("label-3")).to_have_attribute("aria-pressed", "true")
+    row = Drawing.objects.get(pk=drawing_id)
+    assert (row.label, row.label_source) == (3, LabelSource.USER)
+
+    predicted = int(desktop.get_by_test_id("digit").inner_text())
+    with desktop.expect_response(f"**/api/drawings/{drawing_id}/label/"):
+        desktop.get_by_test_id("confirm").click()
+    expect(desktop.get_by_test_id(f"label-{predicted}")).to_have_attribute("aria-pressed", "true")
+    assert Drawing.objects.get(pk=drawing_id).label == predicted
+
+
+def test_a_stroke_drawn_with_a_finger_works_on_a_phone(phone: Page, results_dir: Path):
+    drawing = DrawingPage(phone).open()
+    phone.evaluate(
+        """() => {
+            window.pointerTypes = new Set();
+            document.addEventListener("pointerdown", e => window.pointerTypes.add(e.pointerType), true);
+        }"""
+    )
+    width = drawing.canvas.evaluate("c => c.getBoundingClientRect().width")
+    assert 280 <= width <= 400
+    assert drawing.canvas.evaluate("c => getComputedStyle(c).touchAction") == "none"
+    assert drawing.canvas.evaluate("c => c.width") == round(width * 3), "drawn at the device pixel ratio"
+    scroll_before = phone.evaluate("() => window.scrollY")
+
+    drawing.draw_with_finger(ONE)
+
+    assert phone.evaluate("() => [...window.pointerTypes]") == ["touch"]
+    assert drawing.stroke_count() == 1 and drawing.ink_pixels() > 0
+    assert phone.evaluate("() => window.scrollY") == scroll_before, "drawing does not scroll the page"
+    assert phone.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    phone.get_by_test_id("predict").tap()
+    drawing.wait_until_done()
+    assert_answer(drawing, 1)
+    stored = Drawing.objects.get(pk=drawing.drawing_id())
+    assert len(stored.strokes) == 1
+    assert all(190 <= x <= 210 for x, _, _ in stored.strokes[0])
+    phone.screenshot(path=results_dir / "phone.png", full_page=True)
+    phone.screenshot(path=results_dir / "phone-viewport.png")
+
+
+def test_undo_removes_the_last_stroke_and_clear_empties_the_canvas(desktop: Page):
+    drawing = DrawingPage(desktop).open()
+    expect(desktop.get_by_test_id("undo")).to_be_disabled()
+    drawing.draw_with_mouse(FOUR)
+    assert drawing.stroke_count() == 2
+    both = drawing.ink_pixels()
+
+    desktop.get_by_test_id("undo").click()
+    assert drawing.stroke_count() == 1
+    assert 0 < drawing.ink_pixels() < both
+
+    drawing.draw_with_mouse(FOUR[1:])
+    assert drawing.stroke_count() == 2
+    desktop.keyboard.press("Control+z")
+    assert drawing.stroke_count() == 1
+
+    desktop.get_by_test_id("clear").click()
+    assert drawing.stroke_count() == 0 and drawing.ink_pixels() == 0
+    expect(desktop.get_by_test_id("predict")).to_be_disabled()
+
+    drawing.draw_with_mouse(ONE)
+    desktop.keyboard.press("Escape")
+    assert drawing.stroke_count() == 0 and drawing.ink_pixels() == 0
+
+
+def test_a_lost_connection_is_shown_with_retry(desktop: Page):
+    drawing = DrawingPage(desktop).open()
+    drawing.draw_with_mouse(ONE)
+    desktop.route("**/api/drawings/", lambda route: route.abort("internetdisconnected"))
+    desktop.get_by_test_id("predict").click()
+    expect(drawing.status).to_have_attribute("data-state", "offline")
+    expect(drawing.status).to_contain_text("Connection lost")
+
+    desktop.unroute("**/api/drawings/")
+    desktop.get_by_test_id("retry").click()
+    drawing.wait_until_done()
+    assert_answer(drawing, 1)
+    expect(desktop.get_by_test_id("retry")).to_be_hidden()
+
+
+def test_the_page_resumes_by_itself_when_the_network_comes_back(desktop: Page):
+    drawing = DrawingPage(desktop).open()
+    drawing.draw_with_mouse(ONE)
+    desktop.context.set_offline(True)
+    desktop.get_by_test_id("predict").click()
+    expect(drawing.status).to_have_attribute("data-state", "offline")
+    expect(desktop.get_by_test_id("retry")).to_be_visible()
+    desktop.context.set_offline(False)
+    drawing.wait_until_done()
+    assert_answer(drawing, 1)
+
+
+def test_the_page_makes_no_request_to_another_host(desktop: Page, site: str):
+    requests: list[str] = []
+    failures: list[str] = []
+    errors: list[str] = []
+    desktop.on("request", lambda request: requests.append(request.url))
+    desktop.on("requestfailed", lambda request: failures.append(request.url))
+    desktop.on("response", lambda response: response.status >= 400 and failures.append(response.url))
+    desktop.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    desktop.on("pageerror", lambda error: errors.append(str(error)))
+
+    drawing = DrawingPage(desktop).open()
+    drawing.draw_with_mouse(SEVEN)
+    desktop.get_by_test_id("predict").click()
+    drawing.wait_until_done()
+
+    own = urlsplit(site).netloc
+    web = [url for url in requests if urlsplit(url).scheme in ("http", "https", "ws", "wss")]
+    assert web and all(urlsplit(url).netloc == own for url in web), web
+    assert any(url.endswith("/static/page/app.js") for url in web)
+    assert failures == [] and errors == []
+
+
+def test_auto_predict_reads_the_drawing_when_a_stroke_ends(desktop: Page):
+    drawing = DrawingPage(desktop).open()
+    desktop.get_by_test_id("auto-predict").check()
+    with desktop.expect_request(is_drawing_submission):
+        drawing.draw_with_mouse(ONE)
+    drawing.wait_until_done()
+    assert_answer(drawing, 1)
+    desktop.reload()
+    expect(desktop.get_by_test_id("auto-predict")).to_be_checked()
+
+
+def is_drawing_submission(request: Request) -> bool:
+    return request.method == "POST" and urlsplit(request.url).path == "/api/drawings/"
