@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 
 from playwright.sync_api import Page, expect
@@ -59,9 +60,10 @@ class DrawingPage:
                 for i in range(1, steps + 1):
                     touch("touchMove", *self.to_screen(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps))
             touch("touchEnd", 0, 0)
+            expect(self.canvas).not_to_have_attribute("data-drawing", re.compile(".*"))
             # A finger takes time to lift and move on; Chromium's gesture detector drops a tap that
-            # starts in the same instant a touch sequence ended.
-            self.page.wait_for_timeout(150)
+            # comes right after a touch sequence ended (seen with under 100 ms, so allow plenty).
+            self.page.wait_for_timeout(600)
         session.detach()
 
     def stroke_count(self) -> int:
