@@ -11,6 +11,7 @@ preprocessing and the source of the code that makes them.
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import io
 import json
@@ -128,9 +129,10 @@ def _mnist_canvas_drawings() -> tuple[Iterator[bytes], np.ndarray]:
 
 
 def _source_hash(paths: Iterable[str]) -> str:
+    """A hash of what the code does, not of its layout: reformatting keeps the cache valid."""
     digest = hashlib.sha256()
     for path in paths:
-        digest.update(Path(path).read_bytes())
+        digest.update(ast.dump(ast.parse(Path(path).read_text())).encode())
     return digest.hexdigest()
 
 
@@ -172,6 +174,9 @@ def website_set(dataset: str, variant: str, preprocessing: str) -> LabelledImage
     partial = path.with_suffix(".partial.npz")
     np.savez_compressed(partial, x=x, y=labels)
     partial.replace(path)
+    for stale in path.parent.glob(f"eval-{dataset}-{variant}-{preprocessing}-*.npz"):
+        if stale != path:
+            stale.unlink()
     return LabelledImages(x=x, y=labels)
 
 
