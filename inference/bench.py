@@ -9,6 +9,7 @@ the median over many timed calls after a warm-up.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import time
@@ -65,7 +66,7 @@ def run(repeats: int) -> list[tuple[str, int, float]]:
             continue
         for size in BATCH_SIZES:
             batch = np.repeat(pixels[None], size, axis=0)
-            seconds = median_seconds(lambda model=model, batch=batch: model.predict(batch), repeats)
+            seconds = median_seconds(functools.partial(model.predict, batch), repeats)
             rows.append((f"{name} v{model.version} predict", size, seconds * 1e6 / size))
     return rows
 

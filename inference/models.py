@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -78,4 +79,5 @@ class KerasDigitModel:
         return self._call(np.asarray(batch, dtype=np.float32)).numpy()
 
 
-LOADERS = {"numpy": NumpyDigitModel.load, "tensorflow": KerasDigitModel.load}
+Loader = Callable[[str, int, dict[str, Any], Path], DigitModel]
+LOADERS: dict[str, Loader] = {"numpy": NumpyDigitModel.load, "tensorflow": KerasDigitModel.load}

@@ -9,6 +9,7 @@ import argparse
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,7 @@ def train_model(
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     started = time.perf_counter()
+    predict: Callable[[np.ndarray], np.ndarray]
     if recipe.framework == "numpy":
         model, layers, parameters = _train_numpy(recipe, mnist, epochs, augmentation, seed)
         model.save(directory / NUMPY_FILE)

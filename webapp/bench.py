@@ -41,7 +41,7 @@ def _request(
 
 def _client(url: str, model: str, images: list[str], count: int, results: Results) -> None:
     parsed = urlparse(url)
-    connection = http.client.HTTPConnection(parsed.hostname, parsed.port or 80, timeout=30)
+    connection = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port or 80, timeout=30)
     for index in range(count):
         body = json.dumps({"image": images[index % len(images)], "model": model}).encode()
         started = time.perf_counter()
@@ -60,7 +60,7 @@ def _client(url: str, model: str, images: list[str], count: int, results: Result
                 results.latencies_ms.append(elapsed)
         except Exception as exc:  # a load test records every failure and carries on
             connection.close()
-            connection = http.client.HTTPConnection(parsed.hostname, parsed.port or 80, timeout=30)
+            connection = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port or 80, timeout=30)
             with results.lock:
                 results.errors.append(str(exc))
 

@@ -215,7 +215,7 @@ class DrawingAdmin(admin.ModelAdmin):
         return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Drawing | None = None) -> list[str]:
-        return [name for _, options in self.fieldsets for name in options["fields"]]
+        return [str(name) for _, options in self.fieldsets for name in options["fields"]]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Drawing]:
         queryset = review_queue_annotate(self.model._default_manager.get_queryset())
@@ -258,7 +258,8 @@ class DrawingAdmin(admin.ModelAdmin):
         if url is None:
             return "—"
         return format_html(
-            '<a href="{}" title="Review"><img src="{}" width="{}" height="{}" alt="" style="border:1px solid #ccc;{}"></a>',
+            '<a href="{}" title="Review">'
+            '<img src="{}" width="{}" height="{}" alt="" style="border:1px solid #ccc;{}"></a>',
             reverse("admin:drawings_drawing_review", args=[obj.pk]),
             url,
             THUMBNAIL_SIZE,

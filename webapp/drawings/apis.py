@@ -110,7 +110,7 @@ class DrawingOutputSerializer(serializers.Serializer):
     confidence = serializers.FloatField(allow_null=True)
     probabilities = serializers.ListField(child=serializers.FloatField(), allow_null=True)
     processed_image = serializers.SerializerMethodField()
-    label = serializers.IntegerField(allow_null=True)
+    label = serializers.IntegerField(allow_null=True)  # type: ignore[assignment]
     error = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -205,7 +205,7 @@ class DrawingLabelApi(APIView):
     throttle_classes = [SubmitThrottle]
 
     class InputSerializer(serializers.Serializer):
-        label = serializers.IntegerField(min_value=0, max_value=9)
+        label = serializers.IntegerField(min_value=0, max_value=9)  # type: ignore[assignment]
 
     @extend_schema(request=InputSerializer, responses=DrawingOutputSerializer)
     def post(self, request: Request, drawing_id: str) -> Response:

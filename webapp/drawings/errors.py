@@ -36,14 +36,14 @@ class StorageUnavailable(ApiError):
         super().__init__("storage_unavailable", "The drawing could not be stored; try again shortly.", status_code=503)
 
 
-INFERENCE_STATUS = {
+INFERENCE_STATUS: dict[type[InferenceError], int] = {
     ImageTooLarge: 413,
     InvalidImage: 400,
     UnsupportedFormat: 400,
     BlankDrawing: 400,
     UnknownModel: 400,
 }
-INFERENCE_FIELD = {UnknownModel: "model"}
+INFERENCE_FIELD: dict[type[InferenceError], str] = {UnknownModel: "model"}
 
 DRF_CODES = {
     exceptions.ParseError: "invalid_json",

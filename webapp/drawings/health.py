@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import redis
 from django.conf import settings
@@ -27,7 +27,7 @@ def service_health() -> dict[str, Any]:
         replies = app.control.inspect(timeout=1.0).ping() or {}
         workers = sorted(replies)
         for key in client.scan_iter(f"{LOADED_KEY_PREFIX}*", count=100):
-            value = client.get(key)
+            value = cast(bytes | None, client.get(key))
             loaded[key.decode().removeprefix(LOADED_KEY_PREFIX)] = json.loads(value or "[]")
     return {
         "status": "ok" if broker and workers else "unavailable",

@@ -100,7 +100,8 @@ def website_data_collect(*, holdout_fraction: float, seed: int) -> WebsiteData:
     rows = Drawing.objects.filter(label__isnull=False, excluded_from_training=False).only(
         "id", "image", "processed_image", "label", "writer", "client_id"
     )
-    train, holdout = ([], []), ([], [])
+    train: tuple[list[np.ndarray], list[int]] = ([], [])
+    holdout: tuple[list[np.ndarray], list[int]] = ([], [])
     writers: dict[bool, set[str]] = {True: set(), False: set()}
     for drawing in rows.iterator(chunk_size=500):
         pixels = _pixels(drawing)
@@ -111,9 +112,10 @@ def website_data_collect(*, holdout_fraction: float, seed: int) -> WebsiteData:
         writers[side].add(key)
         target = holdout if side else train
         target[0].append(pixels)
+        assert drawing.label is not None  # the query keeps labelled drawings only
         target[1].append(drawing.label)
 
-    def stack(part: tuple[list, list]) -> tuple[np.ndarray, np.ndarray]:
+    def stack(part: tuple[list[np.ndarray], list[int]]) -> tuple[np.ndarray, np.ndarray]:
         if not part[0]:
             return np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64)
         return np.stack(part[0]).astype(np.float32), np.array(part[1], dtype=np.int64)

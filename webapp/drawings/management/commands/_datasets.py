@@ -6,6 +6,7 @@ Not a command (the leading underscore keeps Django from listing it): the readers
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import json
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,14 @@ from webapp.drawings.services import DrawingImport
 
 # Widest a digit may be on the canvas when its height is scaled to HEIGHT_FRACTION (a wide "1" stroke).
 MAX_WIDTH_FRACTION = 0.9
+
+
+def _canvas_from_file(path: Path) -> bytes:
+    return on_canvas(path.read_bytes())
+
+
+def _png_from_strokes(strokes: Sequence[Any]) -> bytes:
+    return to_png_bytes(render_strokes(strokes))
 
 
 def on_canvas(data: bytes, *, canvas_size: int = CANVAS_SIZE, height_fraction: float = HEIGHT_FRACTION) -> bytes:
@@ -64,7 +73,7 @@ def folder_records(directory: Path, *, writer: str, prefix: str) -> Iterator[Dra
             external_id=f"{prefix}:{row['image']}",
             label=int(row["label"]),
             writer=writer,
-            image=lambda path=path: on_canvas(path.read_bytes()),
+            image=functools.partial(_canvas_from_file, path),
         )
 
 
@@ -81,7 +90,7 @@ def strokes_records(path: Path, *, prefix: str) -> Iterator[DrawingImport]:
                 external_id=f"{prefix}:{record['source']}",
                 label=int(record["label"]),
                 writer=f"{record['institution']}/{record['writer']}",
-                image=lambda strokes=strokes: to_png_bytes(render_strokes(strokes)),
+                image=functools.partial(_png_from_strokes, strokes),
                 strokes=canvas_strokes(strokes),
             )
 
@@ -114,6 +123,6 @@ def export_records(path: Path) -> Iterator[DrawingImport]:
             label=int(arrays["labels"][i]),
             writer=str(arrays["writers"][i]),
             client_id=str(arrays["client_ids"][i]),
-            image=lambda original=original: original,
+            image=functools.partial(bytes, original),
             original_id=str(drawing_id),
         )

@@ -26,6 +26,7 @@ class Command(BaseCommand):
                 )
             except FinetuneRefused as exc:
                 raise CommandError(str(exc)) from exc
+            assert record.parent is not None
             metrics = record.metrics
             self.stdout.write(
                 f"{name} v{record.version} (from v{record.parent.version}): holdout "

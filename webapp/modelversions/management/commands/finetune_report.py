@@ -27,6 +27,7 @@ class Command(BaseCommand):
             "|---|---|---|---|---|---|---|"
         )
         for name, record in latest.items():
+            assert record.parent is not None
             m = record.metrics
             self.stdout.write(
                 f"| {name} | v{record.parent.version} -> v{record.version} | "
