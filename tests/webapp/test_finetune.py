@@ -22,7 +22,7 @@ from webapp.modelversions.models import ModelVersion, VersionStatus
 from webapp.modelversions.selectors import model_version_active
 from webapp.modelversions.services import (
     FinetuneRefused,
-    in_holdout,
+    holdout_writers_assign,
     model_version_activate,
     model_version_finetune,
 )
@@ -47,15 +47,17 @@ def labelled_drawings(count: int, *, wrong_training_labels: bool = False) -> Non
     """HwD-1000 digits stored as labelled, imported drawings from 20 writers."""
     from django.conf import settings
 
+    held_out = holdout_writers_assign(
+        writer_keys={f"writer:writer-{i}" for i in range(20)},
+        fraction=settings.FINETUNE_HOLDOUT_FRACTION,
+        seed=settings.FINETUNE_SEED,
+    )
     pairs = load_hwd1000()
     rng = np.random.default_rng(0)
     for index in rng.choice(len(pairs), size=count, replace=False):
         png, label = pairs[index]
         writer = f"writer-{index % 20}"
-        held_out = in_holdout(
-            f"writer:{writer}", fraction=settings.FINETUNE_HOLDOUT_FRACTION, seed=settings.FINETUNE_SEED
-        )
-        if wrong_training_labels and not held_out:
+        if wrong_training_labels and f"writer:{writer}" not in held_out:
             label = (label + 1 + index % 9) % 10
         Drawing.objects.create(
             image=png,
@@ -75,6 +77,14 @@ def test_promotion_rule_needs_a_holdout_gain_and_at_most_the_mnist_margin():
     assert not promotion_decision(before, {"holdout_accuracy": 0.90, "mnist_test_accuracy": 0.995}, 0.2)[0]
     refused, reason = promotion_decision(before, {"holdout_accuracy": 0.95, "mnist_test_accuracy": 0.985}, 0.2)
     assert not refused and "MNIST" in reason
+
+
+def test_holdout_is_a_fixed_share_of_the_writers_and_never_moves():
+    first = holdout_writers_assign(writer_keys={f"w{i}" for i in range(27)}, fraction=0.3, seed=1)
+    assert len(first) == 8
+    again = holdout_writers_assign(writer_keys={f"w{i}" for i in range(37)}, fraction=0.3, seed=1)
+    assert first <= again and len(again) == 11
+    assert holdout_writers_assign(writer_keys={f"w{i}" for i in range(27)}, fraction=0.5, seed=2) == first
 
 
 def test_finetune_with_too_few_labelled_drawings_refuses_with_a_clear_message(model_dir):

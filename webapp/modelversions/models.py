@@ -41,3 +41,15 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_name} v{self.version}{' (active)' if self.is_active else ''}"
+
+
+class HoldoutWriter(models.Model):
+    """Which side of the train/holdout split a writer is on, fixed once chosen so that every
+    version is compared on the same held-out writers."""
+
+    writer_key = models.CharField(max_length=200, unique=True)
+    held_out = models.BooleanField(db_index=True)
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.writer_key} ({'holdout' if self.held_out else 'train'})"

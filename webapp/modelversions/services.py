@@ -16,7 +16,7 @@ from inference import registry
 from inference.errors import InferenceError
 from inference.preprocess import preprocess
 from webapp.drawings.models import Drawing
-from webapp.modelversions.models import ModelVersion, VersionStatus
+from webapp.modelversions.models import HoldoutWriter, ModelVersion, VersionStatus
 
 
 class FinetuneRefused(Exception):
@@ -70,10 +70,22 @@ def writer_key(drawing: Drawing) -> str:
     return f"drawing:{drawing.pk}"
 
 
-def in_holdout(key: str, *, fraction: float, seed: int) -> bool:
-    """Deterministic writer split: the same writer is always on the same side, for every version."""
-    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+def _writer_rank(key: str, seed: int) -> bytes:
+    return hashlib.sha256(f"{seed}:{key}".encode()).digest()
+
+
+@transaction.atomic
+def holdout_writers_assign(*, writer_keys: set[str], fraction: float, seed: int) -> set[str]:
+    """The held-out writers among `writer_keys`, assigning newcomers so that about `fraction` of all
+    writers are held out. Earlier assignments never change: versions are compared on the same data."""
+    known = dict(HoldoutWriter.objects.select_for_update().values_list("writer_key", "held_out"))
+    newcomers = sorted(writer_keys - known.keys(), key=lambda key: _writer_rank(key, seed))
+    total = len(known) + len(newcomers)
+    wanted = max(0, round(fraction * total) - sum(known.values()))
+    assigned = {key: index < wanted for index, key in enumerate(newcomers)}
+    HoldoutWriter.objects.bulk_create(HoldoutWriter(writer_key=k, held_out=v) for k, v in assigned.items())
+    sides = {**known, **assigned}
+    return {key for key in writer_keys if sides[key]}
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,11 @@ def website_data_collect(*, holdout_fraction: float, seed: int) -> WebsiteData:
     rows = Drawing.objects.filter(label__isnull=False, excluded_from_training=False).only(
         "id", "image", "processed_image", "label", "writer", "client_id"
     )
+    held_out = holdout_writers_assign(
+        writer_keys={writer_key(d) for d in rows.only("id", "writer", "client_id")},
+        fraction=holdout_fraction,
+        seed=seed,
+    )
     train: tuple[list[np.ndarray], list[int]] = ([], [])
     holdout: tuple[list[np.ndarray], list[int]] = ([], [])
     writers: dict[bool, set[str]] = {True: set(), False: set()}
@@ -108,7 +125,7 @@ def website_data_collect(*, holdout_fraction: float, seed: int) -> WebsiteData:
         if pixels is None:
             continue
         key = writer_key(drawing)
-        side = in_holdout(key, fraction=holdout_fraction, seed=seed)
+        side = key in held_out
         writers[side].add(key)
         target = holdout if side else train
         target[0].append(pixels)
