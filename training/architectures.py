@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 from keras import layers
 
@@ -52,6 +54,13 @@ def build_cnn() -> keras.Model:
         ],
         name="cnn",
     )
+
+
+def save_for_serving(model: keras.Model, path: Path) -> None:
+    """Save the architecture and weights only: the optimizer's state would triple the file."""
+    serving = keras.models.clone_model(model)
+    serving.set_weights(model.get_weights())
+    serving.save(path)
 
 
 BUILDERS = {"dense": build_dense, "cnn": build_cnn}

@@ -117,7 +117,9 @@ class _Trainer:
         if self.framework == "numpy":
             self.net.save(directory / NUMPY_FILE)
         else:
-            self.model.save(directory / KERAS_FILE)
+            from training.architectures import save_for_serving
+
+            save_for_serving(self.model, directory / KERAS_FILE)
 
 
 def finetune(

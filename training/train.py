@@ -157,8 +157,10 @@ def train_model(
         model.save(directory / NUMPY_FILE)
         predict = model.predict
     else:
+        from training.architectures import save_for_serving
+
         model, layers, parameters = _train_keras(name, recipe, mnist, epochs, augmentation, seed)
-        model.save(directory / KERAS_FILE)
+        save_for_serving(model, directory / KERAS_FILE)
         predict = lambda x: model.predict(x, batch_size=1000, verbose=0)  # noqa: E731
     seconds = time.perf_counter() - started
     metrics = {"mnist_test_accuracy": accuracy(predict(mnist.x_test), mnist.y_test)}
