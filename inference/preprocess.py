@@ -20,6 +20,8 @@ MAX_SIDE = 4096
 ACCEPTED_FORMATS = frozenset({"PNG", "JPEG"})
 FIELD = 28
 BOX = 20
+# Where MNIST's digits have their centre of mass (row and column index, measured on MNIST train).
+MASS_CENTRE = 14.0
 # Ink fainter than this (0..1) is anti-aliasing fringe or scanner dust, not part of the digit.
 INK_THRESHOLD = 0.2
 
@@ -77,7 +79,7 @@ def fit_into_box(ink: np.ndarray) -> np.ndarray:
     height, width = crop.shape
     scale = BOX / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = Image.fromarray(crop, mode="F").resize(size, Image.Resampling.LANCZOS)
+    resized = Image.fromarray(crop.astype(np.float32)).resize(size, Image.Resampling.LANCZOS)
     return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
 
 
@@ -87,8 +89,8 @@ def centre_by_mass(box: np.ndarray) -> np.ndarray:
     total = box.sum()
     centre_y = (box.sum(axis=1) @ np.arange(height)) / total
     centre_x = (box.sum(axis=0) @ np.arange(width)) / total
-    top = int(round((FIELD - 1) / 2 - centre_y))
-    left = int(round((FIELD - 1) / 2 - centre_x))
+    top = int(round(MASS_CENTRE - centre_y))
+    left = int(round(MASS_CENTRE - centre_x))
     field = np.zeros((FIELD, FIELD), dtype=np.float32)
     y0, x0 = max(top, 0), max(left, 0)
     y1, x1 = min(top + height, FIELD), min(left + width, FIELD)
@@ -99,7 +101,7 @@ def centre_by_mass(box: np.ndarray) -> np.ndarray:
 def to_png(pixels: np.ndarray) -> bytes:
     """Encode a 0..1 array as an 8-bit greyscale PNG."""
     buffer = io.BytesIO()
-    Image.fromarray(np.round(pixels * 255).astype(np.uint8), mode="L").save(buffer, format="PNG")
+    Image.fromarray(np.round(pixels * 255).astype(np.uint8)).save(buffer, format="PNG")
     return buffer.getvalue()
 
 

@@ -1,0 +1,74 @@
+"""Which augmentations help? Train the same small recipe with each augmentation switched off in turn
+and measure MNIST test, HwD-1000 and unipen-dev accuracy.
+
+    python -m training.ablation [--model dense] [--epochs 8]
+
+Prints a markdown table. Nothing is written to MODEL_DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import numpy as np
+
+from training.augment import NONE, Augmentation, augment
+from training.data import load_mnist
+from training.evaluate import website_set
+from training.metrics import accuracy
+
+VARIANTS: dict[str, Augmentation] = {
+    "none": NONE,
+    "all": Augmentation(),
+    "all but rotation": dataclasses.replace(Augmentation(), rotation_degrees=0),
+    "all but scale and aspect": dataclasses.replace(Augmentation(), scale=0, aspect=0),
+    "all but shear": dataclasses.replace(Augmentation(), shear=0),
+    "all but shift": dataclasses.replace(Augmentation(), shift=0),
+    "all but elastic": dataclasses.replace(Augmentation(), elastic=0),
+    "all but thickness": dataclasses.replace(Augmentation(), thickness=0),
+}
+SETS = {
+    "HwD-1000": ("hwd1000", "standard"),
+    "unipen standard": ("unipen", "standard"),
+    "unipen small": ("unipen", "small"),
+    "unipen thin": ("unipen", "thin"),
+    "unipen thick": ("unipen", "thick"),
+}
+
+
+def train_dense(x: np.ndarray, y: np.ndarray, spec: Augmentation, epochs: int, seed: int):  # type: ignore[no-untyped-def]
+    import keras
+
+    from training.architectures import build_dense
+
+    keras.utils.set_random_seed(seed)
+    model = build_dense()
+    steps = epochs * int(np.ceil(len(x) / 128))
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, steps, 0.01)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        model.fit(augment(x, spec, rng), y, batch_size=128, epochs=1, verbose=0)
+    return model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    mnist = load_mnist()
+    sets = {name: website_set(*key, "ours") for name, key in SETS.items()}
+    print(f"Dense network, {args.epochs} epochs, seed {args.seed}; accuracy %")
+    print("| augmentation | MNIST test | " + " | ".join(sets) + " |")
+    print("|---|---|" + "---|" * len(sets))
+    for label, spec in VARIANTS.items():
+        model = train_dense(mnist.x_train, mnist.y_train, spec, args.epochs, args.seed)
+        row = [accuracy(model.predict(mnist.x_test, batch_size=1000, verbose=0), mnist.y_test)]
+        row += [accuracy(model.predict(s.x, batch_size=1000, verbose=0), s.y) for s in sets.values()]
+        print(f"| {label} | " + " | ".join(f"{v * 100:.2f}" for v in row) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
