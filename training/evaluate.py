@@ -106,7 +106,7 @@ def _hwd1000_drawings() -> tuple[Iterator[bytes], np.ndarray]:
 
 
 def _unipen_drawings(variant: str) -> tuple[Iterator[bytes], np.ndarray]:
-    """unipen-dev drawn the way `training.website.unipen_set` draws it."""
+    """unipen-dev drawn the way the page draws (one of `training.website.UNIPEN_VARIANTS`)."""
     spec = UNIPEN_VARIANTS[variant]
     records = load_unipen()
     drawings = (

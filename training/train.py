@@ -165,9 +165,9 @@ def train_model(
     seconds = time.perf_counter() - started
     metrics = {"mnist_test_accuracy": accuracy(predict(mnist.x_test), mnist.y_test)}
     if hwd1000_dir() is not None:
-        from training.website import hwd1000_set
+        from training.evaluate import website_set
 
-        hwd = hwd1000_set()
+        hwd = website_set("hwd1000", "standard", "ours")
         metrics["hwd1000_accuracy"] = accuracy(predict(hwd.x), hwd.y)
     card = build_card(
         name=name,
