@@ -287,10 +287,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", choices=[*registry.MODEL_NAMES, "all"], required=True)
     parser.add_argument("--version", type=int, help="version to evaluate (default: the latest of each model)")
     parser.add_argument("--output", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument(
+        "--update-cards", action="store_true", help="write the MNIST, HwD-1000 and unipen figures into the model cards"
+    )
     args = parser.parse_args(argv)
     names = list(registry.MODEL_NAMES) if args.model == "all" else [args.model]
     results = {name: evaluate_model(name, args.version) for name in names}
     print(markdown(results), end="")
+    if args.update_cards:
+        for name, result in results.items():
+            card = registry.read_card(name, result["version"])
+            figures = {
+                "mnist_test_accuracy": result["accuracy"]["mnist_test"],
+                "hwd1000_accuracy": result["accuracy"]["hwd1000"],
+                "unipen_accuracy": {variant: result["accuracy"][f"unipen_{variant}"] for variant in UNIPEN_VARIANTS},
+            }
+            registry.card_update(name, result["version"], {"metrics": {**card["metrics"], **figures}})
     if args.output:
         args.output.write_text(json.dumps(results, indent=2) + "\n")
 
