@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
@@ -119,7 +120,8 @@ def test_date_filter_selects_drawings_of_that_day(staff_client):
     day = old.created_at.date()
     query = f"?created_at__year={day.year}&created_at__month={day.month}&created_at__day={day.day}"
     assert listed(staff_client, query) == {old.pk}
-    assert today.pk in listed(staff_client, "?created_at__gte=" + str(timezone.now().date()))
+    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    assert today.pk in listed(staff_client, "?" + urlencode({"created_at__gte": midnight.isoformat()}))
 
 
 def test_review_queue_puts_unlabelled_then_least_confident_first(staff_client):
