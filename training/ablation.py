@@ -25,7 +25,7 @@ VARIANTS: dict[str, Augmentation] = {
     "all but scale and aspect": dataclasses.replace(Augmentation(), scale=0, aspect=0),
     "all but shear": dataclasses.replace(Augmentation(), shear=0),
     "all but shift": dataclasses.replace(Augmentation(), shift=0),
-    "all but elastic": dataclasses.replace(Augmentation(), elastic=0),
+    "all plus elastic (1.2 px)": dataclasses.replace(Augmentation(), elastic=1.2),
     "all but thickness": dataclasses.replace(Augmentation(), thickness=0),
 }
 SETS = {
