@@ -156,3 +156,37 @@ def test_a_live_worker_switches_to_a_promoted_version_and_back_on_rollback(model
     finally:
         worker.stop()
     assert ModelVersion.objects.get(model_name="numpy", is_active=True).version == 1
+
+
+def test_fine_tune_now_in_the_admin_runs_on_the_training_worker_and_shows_its_outcome(
+    model_dir, worker_env, tmp_path, client
+):
+    from tests.factories import user_factory
+    from webapp.modelversions.services import model_versions_sync
+
+    labelled_drawings(300)
+    model_versions_sync()
+    client.force_login(user_factory(username="trainer", superuser=True))
+    env = {**worker_env, "MODEL_DIR": str(model_dir), "FINETUNE_MIN_DRAWINGS": "60", "FINETUNE_EPOCHS": "1"}
+    worker = start_worker(env, f"training{os.getpid()}", tmp_path, queues="training")
+    try:
+        base = ModelVersion.objects.get(model_name="numpy", version=1)
+        response = client.post(
+            "/admin/modelversions/modelversion/",
+            {"action": "finetune_now", "_selected_action": [base.pk]},
+            follow=True,
+        )
+        assert response.status_code == 200
+        assert b"Fine-tuning of numpy queued" in response.content
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            record = ModelVersion.objects.filter(model_name="numpy", version=2).first()
+            if record is not None and record.status != VersionStatus.TRAINING:
+                break
+            time.sleep(0.5)
+    finally:
+        worker.stop()
+    assert record is not None and record.started_by == "trainer"
+    assert record.status in {VersionStatus.PROMOTED, VersionStatus.REJECTED}
+    page = client.get("/admin/modelversions/modelversion/").content.decode()
+    assert "v1" in page and record.decision.split(":")[0] in page
