@@ -118,7 +118,7 @@ def _augment_chunk(images: np.ndarray, spec: Augmentation, rng: np.random.Genera
 
 
 def augment(images: np.ndarray, spec: Augmentation, rng: np.random.Generator) -> np.ndarray:
-    """A randomly distorted copy of (N, 28, 28) images in [0, 1]."""
+    """A randomly distorted copy of (N, 28, 28) images in [0, 1] (the input itself for `NONE`)."""
     if spec == NONE:
         return images
     parts = [_augment_chunk(images[start : start + CHUNK], spec, rng) for start in range(0, len(images), CHUNK)]

@@ -30,7 +30,8 @@ def main() -> int:
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], check=True)
     subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], check=True)
     celery = [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--loglevel=INFO"]
-    worker_env = {"INFERENCE_THREADS": "1", **os.environ}
+    # One thread per process for TensorFlow and NumPy's BLAS: the pool's processes already use every core.
+    worker_env = {"INFERENCE_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", **os.environ}
     # Predictions: one prefork child per core, plus the beat that re-enqueues stranded drawings.
     children.append(
         subprocess.Popen(
