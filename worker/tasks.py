@@ -9,7 +9,7 @@ import socket
 
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 from django.conf import settings
 
 from inference import registry
@@ -21,14 +21,26 @@ from worker.app import app
 logger = logging.getLogger(__name__)
 
 
+def _loaded_key() -> str:
+    return f"{LOADED_KEY_PREFIX}{socket.gethostname()}:{os.getpid()}"
+
+
 def _report_loaded_models() -> None:
-    """Tell /api/health/ which models this pool child holds (a key that expires with the child)."""
-    key = f"{LOADED_KEY_PREFIX}{socket.gethostname()}:{os.getpid()}"
+    """Tell /api/health/ which models this pool child holds (the key expires if the child is killed)."""
     value = json.dumps([f"{name}:{version}" for name, version in registry.loaded_models()])
     try:
-        redis.Redis.from_url(settings.REDIS_URL).set(key, value, ex=3600)
+        redis.Redis.from_url(settings.REDIS_URL).set(_loaded_key(), value, ex=3600)
     except redis.RedisError:
         logger.warning("Could not report loaded models to Redis")
+
+
+@worker_process_shutdown.connect
+def forget_loaded_models(**_: object) -> None:
+    """A child that exits cleanly takes its entry out of /api/health/."""
+    try:
+        redis.Redis.from_url(settings.REDIS_URL).delete(_loaded_key())
+    except redis.RedisError:
+        pass
 
 
 @worker_process_init.connect
