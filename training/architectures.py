@@ -58,7 +58,7 @@ def build_cnn() -> keras.Model:
 
 def save_for_serving(model: keras.Model, path: Path) -> None:
     """Save the architecture and weights only: the optimizer's state would triple the file."""
-    serving = keras.models.clone_model(model)
+    serving = keras.Sequential.from_config(model.get_config())  # never compiled: no optimizer
     serving.set_weights(model.get_weights())
     serving.save(path)
 
