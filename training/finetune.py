@@ -31,6 +31,8 @@ class FinetuneConfig:
     epochs: int = 6
     keras_learning_rate: float = 2e-4
     numpy_learning_rate: float = 1e-4
+    # Each epoch's rate falls geometrically to this share of the first: the last epochs settle the weights.
+    final_learning_rate_share: float = 0.01
     batch_size: int = 64
     replay_ratio: float = 1.0
     augmentation: Augmentation = Augmentation()
@@ -104,6 +106,13 @@ class _Trainer:
             return self.net.predict(x)
         return self.model.predict(x, batch_size=1000, verbose=0)
 
+    def set_learning_rate_share(self, share: float) -> None:
+        """Scale the learning rate to `share` of the configured one."""
+        if self.framework == "numpy":
+            self.optimiser.learning_rate = self.config.numpy_learning_rate * share
+        else:
+            self.model.optimizer.learning_rate.assign(self.config.keras_learning_rate * share)
+
     def epoch(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         if self.framework == "numpy":
             from training.numpy_trainer import numpy_epoch
@@ -150,6 +159,7 @@ def finetune(
         replay = rng.choice(len(mnist.x_train), size=replay_count, replace=False)
         x = np.concatenate([train.x, mnist.x_train[replay]])
         y = np.concatenate([train.y, mnist.y_train[replay]])
+        trainer.set_learning_rate_share(config.final_learning_rate_share ** ((epoch - 1) / max(1, config.epochs - 1)))
         trainer.epoch(augment(x, config.augmentation, rng), y, rng)
         step = evaluate(trainer.predict, holdout, mnist)
         history.append(
