@@ -135,10 +135,10 @@ def test_wait_over_ten_seconds_is_rejected_with_400(client):
 def test_submissions_over_the_rate_are_throttled_with_429(client, settings):
     from django.core.cache import cache
 
-    from webapp.drawings.apis import SubmitThrottle
+    from webapp.drawings.throttles import SubmitThrottle
 
     cache.clear()
-    SubmitThrottle.THROTTLE_RATES = {**SubmitThrottle.THROTTLE_RATES, "submit": "2/min"}
+    SubmitThrottle.THROTTLE_RATES = {**SubmitThrottle.THROTTLE_RATES, "submit": "2/hour"}
     try:
         body = {"image": data_url(canvas_png(mnist().x_test[0]))}
         codes = [post_json(client, body, REMOTE_ADDR="10.9.9.9").status_code for _ in range(3)]

@@ -6,7 +6,6 @@ import base64
 import binascii
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.db import DatabaseError
 from django.urls import reverse
@@ -14,7 +13,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from inference import registry
@@ -25,29 +23,11 @@ from webapp.drawings.health import service_health
 from webapp.drawings.models import Drawing, LabelSource, Source
 from webapp.drawings.selectors import drawing_get, drawing_get_when_finished
 from webapp.drawings.services import drawing_create, drawing_label
+from webapp.drawings.throttles import ReadThrottle, SubmitThrottle
 from webapp.modelversions.selectors import model_list
 
 MAX_STROKE_POINTS = 5000
 MAX_REQUEST_BYTES = MAX_BYTES * 4 // 3 + 256 * 1024  # base64 of the largest image, plus strokes
-
-
-class SubmitThrottle(AnonRateThrottle):
-    """Per-client (IP) rate of drawing submissions, counted in the shared Redis cache."""
-
-    scope = "submit"
-
-    def allow_request(self, request: Request, view: Any) -> bool:
-        try:
-            return super().allow_request(request, view)
-        except redis.RedisError:
-            return True  # Redis is down: accepting (and storing) drawings matters more than rate limits
-
-    def get_cache_key(self, request: Request, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
-class ReadThrottle(SubmitThrottle):
-    scope = "read"
 
 
 def _png_data_url(data: bytes | memoryview | None) -> str | None:

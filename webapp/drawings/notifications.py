@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 
 import redis
-from django.conf import settings
+
+from webapp.drawings.redis_connection import redis_client
 
 CHANNEL_PREFIX = "inkwell:drawing:"
-
-
-@lru_cache(maxsize=1)
-def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=15)
 
 
 def channel(drawing_id: str) -> str:
@@ -23,7 +18,7 @@ def channel(drawing_id: str) -> str:
 def drawing_finished_notify(*, drawing_id: str) -> None:
     """Publish that the drawing reached a final state (best effort: pollers re-read the row)."""
     try:
-        _client().publish(channel(drawing_id), "finished")
+        redis_client().publish(channel(drawing_id), "finished")
     except redis.RedisError:
         pass
 
@@ -32,7 +27,7 @@ class FinishWaiter:
     """Subscribe before reading the row, so a finish between the read and the wait is not missed."""
 
     def __init__(self, drawing_id: str) -> None:
-        self.pubsub = _client().pubsub(ignore_subscribe_messages=True)
+        self.pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
         self.pubsub.subscribe(channel(drawing_id))
 
     def wait(self, seconds: float) -> bool:
