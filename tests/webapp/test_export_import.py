@@ -20,16 +20,12 @@ from inference.preprocess import preprocess
 from tests.factories import digit_canvas_png, drawing_factory
 from webapp.drawings.models import Drawing, LabelSource, Source, Status
 
-HWD1000 = Path("/work/shared/data/hwd1000")
-UNIPEN = Path("/work/shared/data/unipen-dev/digits.jsonl.gz")
-
-
 def hwd1000_dir() -> Path:
     from training.settings import hwd1000_dir
 
     directory = hwd1000_dir()
     if directory is None:
-        pytest.skip("Set HWD1000_DIR")
+        pytest.fail("Set HWD1000_DIR to the HwD-1000 directory (.ci/run does).")
     return directory
 
 
@@ -38,7 +34,7 @@ def unipen_file() -> Path:
 
     directory = unipen_dir()
     if directory is None:
-        pytest.skip("Set UNIPEN_DIR")
+        pytest.fail("Set UNIPEN_DIR to the unipen-dev directory (.ci/run does).")
     return directory / "digits.jsonl.gz"
 
 
