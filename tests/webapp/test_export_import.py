@@ -20,6 +20,7 @@ from inference.preprocess import preprocess
 from tests.factories import digit_canvas_png, drawing_factory
 from webapp.drawings.models import Drawing, LabelSource, Source, Status
 
+
 def hwd1000_dir() -> Path:
     from training.settings import hwd1000_dir
 
