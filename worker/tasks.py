@@ -14,6 +14,7 @@ from django.conf import settings
 
 from inference import registry
 from webapp.drawings.health import LOADED_KEY_PREFIX
+from webapp.drawings.redis_connection import redis_client
 from webapp.drawings.services import drawing_fail, drawing_predict, drawings_requeue_stale
 from webapp.modelversions.selectors import model_version_active
 from worker.app import app
@@ -29,7 +30,7 @@ def _report_loaded_models() -> None:
     """Tell /api/health/ which models this pool child holds (the key expires if the child is killed)."""
     value = json.dumps([f"{name}:{version}" for name, version in registry.loaded_models()])
     try:
-        redis.Redis.from_url(settings.REDIS_URL).set(_loaded_key(), value, ex=3600)
+        redis_client().set(_loaded_key(), value, ex=3600)
     except redis.RedisError:
         logger.warning("Could not report loaded models to Redis")
 
@@ -38,7 +39,7 @@ def _report_loaded_models() -> None:
 def forget_loaded_models(**_: object) -> None:
     """A child that exits cleanly takes its entry out of /api/health/."""
     try:
-        redis.Redis.from_url(settings.REDIS_URL).delete(_loaded_key())
+        redis_client().delete(_loaded_key())
     except redis.RedisError:
         pass
 

@@ -6,8 +6,8 @@ import json
 from typing import Any, cast
 
 import redis
-from django.conf import settings
 
+from webapp.drawings.redis_connection import redis_client
 from webapp.drawings.selectors import database_ok
 from worker.app import app
 
@@ -16,7 +16,7 @@ LOADED_KEY_PREFIX = "inkwell:loaded:"
 
 def service_health() -> dict[str, Any]:
     """Database, broker, live workers and the models their processes hold."""
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=2)
+    client = redis_client()
     try:
         broker = bool(client.ping())
     except redis.RedisError:

@@ -45,6 +45,7 @@ def drawing_create(
     external_id: str | None = None,
     label: int | None = None,
     label_source: LabelSource | str = "",
+    excluded_from_training: bool = False,
 ) -> Drawing:
     """Validate and store a drawing, then enqueue its prediction once the row is committed."""
     registry.check_name(model_name)
@@ -65,6 +66,7 @@ def drawing_create(
             label=label,
             label_source=label_source if label is not None else "",
             labelled_at=timezone.now() if label is not None else None,
+            excluded_from_training=excluded_from_training,
         )
         transaction.on_commit(lambda: drawing_enqueue(drawing_id=str(drawing.id)))
     return drawing
@@ -203,22 +205,19 @@ def drawing_rerun(*, drawing: Drawing, model_name: str) -> Drawing:
     The copy keeps the label (so the models can be compared on it) but is excluded from training:
     the original already stands for that image in the exported data.
     """
-    with transaction.atomic():
-        copy = drawing_create(
-            image=bytes(drawing.image),
-            model_name=model_name,
-            source=Source(drawing.source),
-            canvas_width=drawing.canvas_width,
-            canvas_height=drawing.canvas_height,
-            client_id=drawing.client_id,
-            strokes=drawing.strokes,
-            writer=drawing.writer,
-            label=drawing.label,
-            label_source=drawing.label_source,
-        )
-        copy.excluded_from_training = True
-        copy.save(update_fields=["excluded_from_training"])
-    return copy
+    return drawing_create(
+        image=bytes(drawing.image),
+        model_name=model_name,
+        source=Source(drawing.source),
+        canvas_width=drawing.canvas_width,
+        canvas_height=drawing.canvas_height,
+        client_id=drawing.client_id,
+        strokes=drawing.strokes,
+        writer=drawing.writer,
+        label=drawing.label,
+        label_source=drawing.label_source,
+        excluded_from_training=True,
+    )
 
 
 def drawings_rerun(*, drawings: QuerySet[Drawing], model_name: str) -> list[Drawing]:

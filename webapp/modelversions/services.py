@@ -16,6 +16,7 @@ from inference import registry
 from inference.errors import InferenceError
 from inference.preprocess import preprocess
 from webapp.drawings.models import Drawing
+from webapp.drawings.redis_connection import redis_client
 from webapp.modelversions.models import HoldoutWriter, ModelVersion, VersionStatus
 
 
@@ -143,8 +144,7 @@ def website_data_collect(*, holdout_fraction: float, seed: int) -> WebsiteData:
 
 
 def _lock(model_name: str) -> redis.lock.Lock:
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    return client.lock(f"inkwell:finetune:{model_name}", timeout=6 * 3600, blocking=False)
+    return redis_client().lock(f"inkwell:finetune:{model_name}", timeout=6 * 3600, blocking=False)
 
 
 def model_version_finetune(*, model_name: str, started_by: str, epochs: int | None = None) -> ModelVersion:
