@@ -27,6 +27,7 @@ VARIANTS: dict[str, Augmentation] = {
     "all but shift": dataclasses.replace(Augmentation(), shift=0),
     "all plus elastic (1.2 px)": dataclasses.replace(Augmentation(), elastic=1.2),
     "all but thickness": dataclasses.replace(Augmentation(), thickness=0),
+    "all but writing conventions": dataclasses.replace(Augmentation(), conventions=0),
 }
 SETS = {
     "HwD-1000": ("hwd1000", "standard"),
@@ -49,7 +50,7 @@ def train_dense(x: np.ndarray, y: np.ndarray, spec: Augmentation, epochs: int, s
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy")
     rng = np.random.default_rng(seed)
     for _ in range(epochs):
-        model.fit(augment(x, spec, rng), y, batch_size=128, epochs=1, verbose=0)
+        model.fit(augment(x, y, spec, rng), y, batch_size=128, epochs=1, verbose=0)
     return model
 
 
@@ -57,6 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--variant", action="append", choices=VARIANTS, help="only these variants (repeatable)")
     args = parser.parse_args()
     mnist = load_mnist()
     sets = {name: website_set(*key, "ours") for name, key in SETS.items()}
@@ -64,6 +66,8 @@ def main() -> None:
     print("| augmentation | MNIST test | " + " | ".join(sets) + " |")
     print("|---|---|" + "---|" * len(sets))
     for label, spec in VARIANTS.items():
+        if args.variant and label not in args.variant:
+            continue
         model = train_dense(mnist.x_train, mnist.y_train, spec, args.epochs, args.seed)
         row = [accuracy(model.predict(mnist.x_test, batch_size=1000, verbose=0), mnist.y_test)]
         row += [accuracy(model.predict(s.x, batch_size=1000, verbose=0), s.y) for s in sets.values()]

@@ -160,7 +160,7 @@ def finetune(
         x = np.concatenate([train.x, mnist.x_train[replay]])
         y = np.concatenate([train.y, mnist.y_train[replay]])
         trainer.set_learning_rate_share(config.final_learning_rate_share ** ((epoch - 1) / max(1, config.epochs - 1)))
-        trainer.epoch(augment(x, config.augmentation, rng), y, rng)
+        trainer.epoch(augment(x, y, config.augmentation, rng), y, rng)
         step = evaluate(trainer.predict, holdout, mnist)
         history.append(
             {

@@ -86,7 +86,7 @@ def train_numpy_net(
         loss = numpy_epoch(
             net,
             optimiser,
-            augment(images, augmentation, rng),
+            augment(images, labels, augmentation, rng),
             labels,
             batch_size=batch_size,
             rng=rng,

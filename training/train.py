@@ -94,7 +94,7 @@ def _train_keras(
     for epoch in range(epochs):
         print(f"{name} epoch {epoch + 1}/{epochs}", flush=True)
         model.fit(
-            augment(mnist.x_train, augmentation, rng),
+            augment(mnist.x_train, mnist.y_train, augmentation, rng),
             mnist.y_train,
             batch_size=recipe.batch_size,
             epochs=1,
