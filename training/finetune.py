@@ -34,7 +34,9 @@ class FinetuneConfig:
     # Each epoch's rate falls geometrically to this share of the first: the last epochs settle the weights.
     final_learning_rate_share: float = 0.01
     batch_size: int = 64
-    replay_ratio: float = 1.0
+    # MNIST images replayed per website image. At 1.0 the dense net lost 0.27 points on MNIST (the rule
+    # allows 0.2); at 2.0 it lost 0.12 and still gained 1.6 points on the held-out writers.
+    replay_ratio: float = 2.0
     augmentation: Augmentation = Augmentation()
     seed: int = 7
 
