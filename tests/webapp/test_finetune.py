@@ -25,6 +25,7 @@ from webapp.modelversions.services import (
     holdout_writers_assign,
     model_version_activate,
     model_version_finetune,
+    writer_group,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,6 +86,22 @@ def test_holdout_is_a_fixed_share_of_the_writers_and_never_moves():
     again = holdout_writers_assign(writer_keys={f"w{i}" for i in range(37)}, fraction=0.3, seed=1)
     assert first <= again and len(again) == 11
     assert holdout_writers_assign(writer_keys={f"w{i}" for i in range(27)}, fraction=0.5, seed=2) == first
+
+
+def test_holdout_takes_the_same_share_of_every_writer_group():
+    keys = {f"writer:big/{i}" for i in range(20)} | {f"writer:small/{i}" for i in range(10)}
+    keys |= {f"client:{i}" for i in range(10)}
+    held_out = holdout_writers_assign(writer_keys=keys, fraction=0.3, seed=5)
+    assert len({key for key in held_out if key.startswith("writer:big/")}) == 6
+    assert len({key for key in held_out if key.startswith("writer:small/")}) == 3
+    assert len({key for key in held_out if key.startswith("client:")}) == 3
+
+
+def test_writer_groups_are_institutions_or_kinds_of_key():
+    assert writer_group("writer:gmd/kast") == "writer:gmd"
+    assert writer_group("writer:hwd1000") == "writer"
+    assert writer_group("client:5b0c") == "client"
+    assert writer_group("w1") == ""
 
 
 def test_finetune_with_too_few_labelled_drawings_refuses_with_a_clear_message(model_dir):

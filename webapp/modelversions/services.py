@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,15 +76,41 @@ def _writer_rank(key: str, seed: int) -> bytes:
     return hashlib.sha256(f"{seed}:{key}".encode()).digest()
 
 
+def writer_group(key: str) -> str:
+    """The stratum a writer belongs to: an imported set's institution ("writer:gmd" for
+    "writer:gmd/kast"), else the kind of key ("client" for browser sessions)."""
+    head, _, _ = key.rpartition("/")
+    kind, colon, _ = key.partition(":")
+    return head or (kind if colon else "")
+
+
+def _holdout_quotas(group_sizes: dict[str, int], fraction: float, seed: int) -> dict[str, int]:
+    """Held-out writers per group: `fraction` of each group, rounded (largest remainder first, ties in
+    seeded order) so that the total is `fraction` of all writers."""
+    shares = {group: fraction * size for group, size in group_sizes.items()}
+    quotas = {group: int(share) for group, share in shares.items()}
+    missing = round(fraction * sum(group_sizes.values())) - sum(quotas.values())
+    by_remainder = sorted(shares, key=lambda group: (quotas[group] - shares[group], _writer_rank(group, seed)))
+    for group in by_remainder[:missing]:
+        quotas[group] += 1
+    return quotas
+
+
 @transaction.atomic
 def holdout_writers_assign(*, writer_keys: set[str], fraction: float, seed: int) -> set[str]:
-    """The held-out writers among `writer_keys`, assigning newcomers so that about `fraction` of all
-    writers are held out. Earlier assignments never change: versions are compared on the same data."""
+    """The held-out writers among `writer_keys`, assigning newcomers so that about `fraction` of the
+    writers of each group (`writer_group`) are held out, in seeded order. Earlier assignments never
+    change: versions are compared on the same data."""
     known = dict(HoldoutWriter.objects.select_for_update().values_list("writer_key", "held_out"))
     newcomers = sorted(writer_keys - known.keys(), key=lambda key: _writer_rank(key, seed))
-    total = len(known) + len(newcomers)
-    wanted = max(0, round(fraction * total) - sum(known.values()))
-    assigned = {key: index < wanted for index, key in enumerate(newcomers)}
+    groups = Counter(writer_group(key) for key in [*known, *newcomers])
+    held_per_group = Counter(writer_group(key) for key, held in known.items() if held)
+    wanted = {group: quota - held_per_group[group] for group, quota in _holdout_quotas(groups, fraction, seed).items()}
+    assigned = {}
+    for key in newcomers:
+        group = writer_group(key)
+        assigned[key] = wanted[group] > 0
+        wanted[group] -= 1
     HoldoutWriter.objects.bulk_create(HoldoutWriter(writer_key=k, held_out=v) for k, v in assigned.items())
     sides = {**known, **assigned}
     return {key for key in writer_keys if sides[key]}
