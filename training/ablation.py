@@ -1,7 +1,7 @@
 """Which augmentations help? Train the same small recipe with each augmentation switched off in turn
-and measure MNIST test, HwD-1000 and unipen-dev accuracy.
+and measure MNIST test, HwD-1000 and unipen-dev accuracy. The recipe is the dense network's.
 
-    python -m training.ablation [--model dense] [--epochs 8]
+    python -m training.ablation [--epochs 8] [--seed 1] [--variant "all" --variant "none" ...]
 
 Prints a markdown table. Nothing is written to MODEL_DIR.
 """
