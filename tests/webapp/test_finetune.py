@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from django.contrib import admin as django_admin
 from django.core.management import CommandError, call_command
 
 from inference import registry
@@ -18,6 +19,7 @@ from tests.factories import canvas_png, mnist
 from training.data import load_hwd1000
 from training.finetune import promotion_decision
 from webapp.drawings.models import Drawing, LabelSource, Source, Status
+from webapp.modelversions.admin import ModelVersionAdmin
 from webapp.modelversions.models import ModelVersion, VersionStatus
 from webapp.modelversions.selectors import model_version_active
 from webapp.modelversions.services import (
@@ -173,6 +175,26 @@ def test_a_live_worker_switches_to_a_promoted_version_and_back_on_rollback(model
     finally:
         worker.stop()
     assert ModelVersion.objects.get(model_name="numpy", is_active=True).version == 1
+
+
+def test_admin_marks_the_version_that_serves_before_and_after_a_rollback(model_dir, client):
+    from tests.factories import user_factory
+
+    shutil.copytree(model_dir / "numpy" / "1", model_dir / "numpy" / "2")
+    registry.card_update("numpy", 2, {"version": 2, "parent": 1})
+    client.force_login(user_factory(username="reviewer", superuser=True))
+
+    def serving_marks() -> tuple[int, int]:
+        page = client.get("/admin/modelversions/modelversion/").content.decode()
+        return page.count('alt="True"'), page.count('alt="False"')
+
+    assert serving_marks() == (1, 1)
+    admin_view = ModelVersionAdmin(ModelVersion, django_admin.site)
+    assert admin_view.serving(ModelVersion.objects.get(model_name="numpy", version=2))
+    model_version_activate(model_name="numpy", version=1)
+    assert admin_view.serving(ModelVersion.objects.get(model_name="numpy", version=1))
+    assert not admin_view.serving(ModelVersion.objects.get(model_name="numpy", version=2))
+    assert serving_marks() == (1, 1)
 
 
 def test_fine_tune_now_in_the_admin_runs_on_the_training_worker_and_shows_its_outcome(

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from webapp.modelversions.models import ModelVersion
+from webapp.modelversions.selectors import model_version_active
 from webapp.modelversions.services import model_finetune_enqueue, model_version_activate, model_versions_sync
 
 
@@ -21,7 +22,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "version",
         "parent_version",
         "status",
-        "is_active",
+        "serving",
         "holdout",
         "mnist",
         "progress_text",
@@ -29,7 +30,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "started_by",
         "created_at",
     ]
-    list_filter = ["model_name", "status", "is_active"]
+    list_filter = ["model_name", "status"]
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
     actions = ["finetune_now", "activate"]
 
@@ -40,6 +41,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="parent")
     def parent_version(self, obj: ModelVersion) -> str:
         return f"v{obj.parent.version}" if obj.parent else "-"
+
+    @admin.display(description="serving", boolean=True)
+    def serving(self, obj: ModelVersion) -> bool:
+        """The version new jobs use: the activated row, or on a fresh install the newest artifact."""
+        return model_version_active(obj.model_name) == obj.version
 
     @admin.display(description="website holdout")
     def holdout(self, obj: ModelVersion) -> str:
