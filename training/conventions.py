@@ -12,15 +12,16 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from inference.preprocess import preprocess_pixels
+from inference.preprocess import FIELD, preprocess_pixels
 
 UPSCALE = 4
-SIDE = 28
 INK = 0.5
 
 
 def _upsample(image: np.ndarray) -> np.ndarray:
-    big = Image.fromarray(image.astype(np.float32)).resize((SIDE * UPSCALE, SIDE * UPSCALE), Image.Resampling.BILINEAR)
+    big = Image.fromarray(image.astype(np.float32)).resize(
+        (FIELD * UPSCALE, FIELD * UPSCALE), Image.Resampling.BILINEAR
+    )
     return np.clip(np.asarray(big, dtype=np.float32), 0.0, 1.0)
 
 
@@ -100,6 +101,7 @@ def add_conventions(
             continue
         chosen = np.flatnonzero((labels == digit) & (rng.random(len(labels)) < rate))
         for index in chosen:
-            drawn = CONVENTIONS[digit](_upsample(images[index]), rng)
-            out[index] = preprocess_pixels(drawn)
+            ink = _upsample(images[index])
+            if (ink > INK).any():  # a faint or empty image has no outline to draw against
+                out[index] = preprocess_pixels(CONVENTIONS[digit](ink, rng))
     return out

@@ -68,6 +68,12 @@ def test_conventions_touch_only_their_digits_at_their_rate() -> None:
     np.testing.assert_array_equal(none, images)
 
 
+def test_an_image_without_solid_ink_is_left_as_it_is() -> None:
+    faint = np.full((2, 28, 28), 0.1, dtype=np.float32)
+    out = add_conventions(faint, np.array([0, 1]), dict.fromkeys(CONVENTIONS, 1.0), np.random.default_rng(0))
+    np.testing.assert_array_equal(out, faint)
+
+
 def test_a_convention_digit_is_fitted_and_centred_like_a_drawing() -> None:
     sevens = digits_of(7, 8)
     crossed = add_conventions(sevens, np.full(len(sevens), 7), {7: 1.0}, np.random.default_rng(3))
