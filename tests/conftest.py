@@ -14,7 +14,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from webapp.embedded_redis import ensure_redis
+from webapp.core.embedded_redis import ensure_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 

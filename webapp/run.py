@@ -16,7 +16,7 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
     from django.conf import settings
 
-    from webapp.embedded_redis import ensure_redis
+    from webapp.core.embedded_redis import ensure_redis
 
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")

@@ -1,5 +1,5 @@
 """Inkwell's one settings module: everything comes from environment variables, with defaults that
-run on a fresh machine (SQLite in var/, the embedded Redis that `webapp.embedded_redis` starts)."""
+run on a fresh machine (SQLite in var/, the embedded Redis that `webapp.core.embedded_redis` starts)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "webapp.core",
     "webapp.drawings",
     "webapp.modelversions",
     "webapp.page",
@@ -107,7 +108,6 @@ WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6390/0")
-MODEL_DIR = env("MODEL_DIR", default=str(BASE_DIR / "models"))
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [
@@ -121,7 +121,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "EXCEPTION_HANDLER": "webapp.drawings.errors.exception_handler",
+    "EXCEPTION_HANDLER": "webapp.core.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "submit": env("THROTTLE_SUBMIT", default="6000/min"),
@@ -138,13 +138,6 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-    }
-}
-
 # Drawings still queued (or running) after this many seconds are enqueued again.
 REQUEUE_AFTER_SECONDS = env.int("REQUEUE_AFTER_SECONDS", default=30)
 # Hard time limit of a prediction job (the soft limit is 5 s earlier).
@@ -159,7 +152,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
 }
 
-# Celery (read by worker/app.py through the CELERY_ namespace).
+# Celery (read by webapp/celery.py through the CELERY_ namespace).
 # Redis is the broker; results live in the Drawing row, so no result backend is configured.
 CELERY_BROKER_URL = REDIS_URL
 # Nothing reads Celery's result state (PENDING also means "unknown"): don't write it.
@@ -184,12 +177,14 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Children load the models after the fork (TensorFlow is not fork-safe); that takes a few seconds.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 60
-# Prediction jobs and fine-tuning jobs never share a queue.
+# Prediction jobs and fine-tuning jobs never share a queue: predictions are the default queue,
 CELERY_TASK_DEFAULT_QUEUE = "predict"
+# ... and every fine-tuning task goes to the `training` queue, which only the training worker reads.
+CELERY_TASK_ROUTES = {"webapp.modelversions.tasks.*": {"queue": "training"}}
 # Re-enqueue drawings stranded by a broker outage or a lost worker.
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-drawings": {
-        "task": "worker.tasks.drawings_requeue_stale_task",
+        "task": "webapp.drawings.tasks.drawings_requeue_stale_task",
         "schedule": REQUEUE_AFTER_SECONDS,
     }
 }

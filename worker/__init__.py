@@ -1,1 +1,1 @@
-"""Inkwell's Celery worker: thin tasks that call the webapp services and the inference core."""
+"""The Celery worker's entry point (`celery -A worker.app worker`): the app is webapp's, plus process hooks."""

@@ -1,12 +1,9 @@
-"""The Celery app. Configured from Django settings (CELERY_*); tasks live in worker.tasks."""
+"""The worker's entry point: `celery -A worker.app worker`. The app and its tasks are webapp's
+(`webapp/celery.py`, each app's `tasks.py`); this adds what only a worker process does."""
 
 from __future__ import annotations
 
-import os
+from webapp.celery import app
+from worker import lifecycle
 
-from celery import Celery
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
-
-app = Celery("inkwell", include=["worker.tasks"])
-app.config_from_object("django.conf:settings", namespace="CELERY")
+__all__ = ["app", "lifecycle"]

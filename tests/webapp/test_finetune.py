@@ -19,6 +19,7 @@ from tests.factories import canvas_png, mnist
 from training.data import load_hwd1000
 from training.finetune import promotion_decision
 from webapp.drawings.models import Drawing, LabelSource, Source, Status
+from webapp.drawings.tasks import drawing_predict_task
 from webapp.modelversions.admin import ModelVersionAdmin
 from webapp.modelversions.models import ModelVersion, VersionStatus
 from webapp.modelversions.selectors import model_version_active
@@ -145,8 +146,6 @@ def test_a_deliberately_bad_finetune_is_not_promoted(model_dir):
 
 
 def test_a_live_worker_switches_to_a_promoted_version_and_back_on_rollback(model_dir, worker_env, tmp_path):
-    from worker.app import app
-
     shutil.copytree(model_dir / "numpy" / "1", model_dir / "numpy" / "2")
     registry.card_update("numpy", 2, {"version": 2, "parent": 1})
     model_version_activate(model_name="numpy", version=1)
@@ -155,7 +154,7 @@ def test_a_live_worker_switches_to_a_promoted_version_and_back_on_rollback(model
 
     def predicted_version() -> int:
         drawing = Drawing.objects.create(image=canvas_png(mnist().x_test[0]), model_name="numpy")
-        app.send_task("worker.tasks.drawing_predict_task", args=[str(drawing.id)], queue=queue)
+        drawing_predict_task.apply_async(args=[str(drawing.id)], queue=queue)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             drawing.refresh_from_db()
@@ -164,14 +163,20 @@ def test_a_live_worker_switches_to_a_promoted_version_and_back_on_rollback(model
             time.sleep(0.05)
         raise AssertionError(f"not done: {drawing.status}")
 
+    def version_reaches(wanted: int, within: float = 15) -> bool:
+        """The worker re-reads the active version at most once a second: poll until a job runs on it."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if predicted_version() == wanted:
+                return True
+        return False
+
     try:
         assert predicted_version() == 1
         model_version_activate(model_name="numpy", version=2)
-        time.sleep(1.5)  # the worker re-reads the active version at most once a second
-        assert predicted_version() == 2
+        assert version_reaches(2)
         call_command("activate_model", "numpy", "1")
-        time.sleep(1.5)
-        assert predicted_version() == 1
+        assert version_reaches(1)
     finally:
         worker.stop()
     assert ModelVersion.objects.get(model_name="numpy", is_active=True).version == 1

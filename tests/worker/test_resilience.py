@@ -12,8 +12,9 @@ import pytest
 
 from tests.conftest import free_port, start_web_server, start_worker
 from tests.factories import canvas_png, data_url, mnist
+from webapp.core.embedded_redis import ensure_redis
 from webapp.drawings.models import Drawing, Status
-from webapp.embedded_redis import ensure_redis
+from webapp.drawings.tasks import drawing_predict_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,15 +30,13 @@ def wait_for_status(drawing_id, statuses, timeout=90.0) -> Drawing:
 
 
 def test_job_of_a_killed_worker_child_is_delivered_again_and_completes(worker_env, tmp_path):
-    from worker.app import app
-
     queue = f"kill-{os.getpid()}"
     # Without preloading, the first job loads the model itself: a window of seconds to kill it in.
     env = {**worker_env, "WORKER_PRELOAD_MODELS": "false"}
     worker = start_worker(env, f"victim{os.getpid()}", tmp_path, queues=queue)
     try:
         drawing = Drawing.objects.create(image=canvas_png(mnist().x_test[0]), model_name="cnn")
-        app.send_task("worker.tasks.drawing_predict_task", args=[str(drawing.id)], queue=queue)
+        drawing_predict_task.apply_async(args=[str(drawing.id)], queue=queue)
         wait_for_status(drawing.id, {Status.RUNNING})
         (child,) = worker.child_pids()
         os.kill(child, signal.SIGKILL)

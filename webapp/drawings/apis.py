@@ -18,13 +18,11 @@ from rest_framework.views import APIView
 from inference import registry
 from inference.errors import ImageTooLarge, InvalidImage
 from inference.preprocess import MAX_BYTES
-from webapp.drawings.errors import ApiError, StorageUnavailable
-from webapp.drawings.health import service_health
+from webapp.core.errors import ApiError, StorageUnavailable
+from webapp.core.throttles import ReadThrottle, SubmitThrottle
 from webapp.drawings.models import Drawing, LabelSource, Source
 from webapp.drawings.selectors import drawing_get, drawing_get_when_finished
 from webapp.drawings.services import drawing_create, drawing_label
-from webapp.drawings.throttles import ReadThrottle, SubmitThrottle
-from webapp.modelversions.selectors import model_list
 
 MAX_STROKE_POINTS = 5000
 MAX_REQUEST_BYTES = MAX_BYTES * 4 // 3 + 256 * 1024  # base64 of the largest image, plus strokes
@@ -197,32 +195,3 @@ class DrawingLabelApi(APIView):
             source=LabelSource.USER,
         )
         return Response(DrawingOutputSerializer(drawing).data)
-
-
-class ModelListApi(APIView):
-    """The models on offer, with their active version's figures."""
-
-    class OutputSerializer(serializers.Serializer):
-        name = serializers.CharField()
-        title = serializers.CharField()
-        framework = serializers.CharField()
-        version = serializers.IntegerField()
-        parameters = serializers.IntegerField()
-        mnist_accuracy = serializers.FloatField(allow_null=True)
-        website_accuracy = serializers.FloatField(allow_null=True)
-        description = serializers.CharField()
-        default = serializers.BooleanField()
-
-    @extend_schema(responses=OutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        return Response(self.OutputSerializer(model_list(), many=True).data)
-
-
-class HealthApi(APIView):
-    """Database, broker, workers and loaded models; 503 when the broker or every worker is gone."""
-
-    @extend_schema(responses=dict)
-    def get(self, request: Request) -> Response:
-        health = service_health()
-        code = status.HTTP_200_OK if health["status"] == "ok" else status.HTTP_503_SERVICE_UNAVAILABLE
-        return Response(health, status=code)

@@ -6,7 +6,7 @@ import time
 
 import redis
 
-from webapp.drawings.redis_connection import redis_client
+from webapp.core.redis_connection import redis_client
 
 CHANNEL_PREFIX = "inkwell:drawing:"
 

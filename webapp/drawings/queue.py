@@ -1,20 +1,19 @@
-"""Hand drawings to the Celery workers by task name (the web side never imports the tasks)."""
+"""Hand drawings to the Celery workers."""
 
 from __future__ import annotations
 
 import logging
 
-from worker.app import app
-
 logger = logging.getLogger(__name__)
-
-PREDICT_TASK = "worker.tasks.drawing_predict_task"
 
 
 def drawing_enqueue(*, drawing_id: str) -> bool:
     """Send the predict task; False (and the drawing stays queued for the re-enqueuer) if the broker is down."""
+    # Imported here: the task module imports the services, which call this.
+    from webapp.drawings.tasks import drawing_predict_task
+
     try:
-        app.send_task(PREDICT_TASK, args=[str(drawing_id)], retry=False)
+        drawing_predict_task.apply_async(args=[str(drawing_id)], retry=False)
     except Exception:  # kombu raises several connection error types; none may lose the drawing
         logger.warning("Broker unavailable: drawing %s stays queued for re-enqueue", drawing_id)
         return False

@@ -1,17 +1,22 @@
-"""Reads: drawings, the models on offer, the state of the service."""
+"""Reads: drawings, the review queue, statistics, and the labelled drawings that training uses."""
 
 from __future__ import annotations
 
+import io
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
 from django.conf import settings
-from django.db import connection
 from django.db.models import Case, Count, F, FloatField, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, TruncDate
+from PIL import Image
 
+from inference.errors import InferenceError
+from inference.preprocess import preprocess
 from webapp.drawings.errors import DrawingNotFound
 from webapp.drawings.models import Drawing
 from webapp.drawings.notifications import FinishWaiter
@@ -43,15 +48,6 @@ def drawing_get_when_finished(*, drawing_id: str | uuid.UUID, wait_seconds: floa
         if not drawing.is_finished and waiter.wait(wait_seconds):
             drawing = drawing_get(drawing_id=drawing_id)
     return drawing
-
-
-def database_ok() -> bool:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except Exception:
-        return False
 
 
 # Review, statistics and export.
@@ -178,3 +174,50 @@ def drawings_for_export(
     if label_source:
         queryset = queryset.filter(label_source=label_source)
     return queryset.order_by("created_at", "id")
+
+
+def writer_key(drawing: Drawing) -> str:
+    """Who drew it: the imported writer, else the browser (client id), else the drawing itself."""
+    if drawing.writer:
+        return f"writer:{drawing.writer}"
+    if drawing.client_id:
+        return f"client:{drawing.client_id}"
+    return f"drawing:{drawing.pk}"
+
+
+@dataclass(frozen=True)
+class LabelledDrawing:
+    """A labelled drawing as training sees it: who drew it, what it is, the 28x28 the model sees."""
+
+    writer_key: str
+    label: int
+    pixels: np.ndarray
+
+
+def _training_queryset() -> QuerySet[Drawing]:
+    return Drawing.objects.filter(label__isnull=False, excluded_from_training=False)
+
+
+def training_writer_keys() -> set[str]:
+    """The writers of the drawings that training may use."""
+    return {writer_key(d) for d in _training_queryset().only("id", "writer", "client_id")}
+
+
+def _drawing_pixels(drawing: Drawing) -> np.ndarray | None:
+    """The 28x28 the model saw (stored), else the drawing preprocessed now; None if it cannot be."""
+    if drawing.processed_image:
+        return np.asarray(Image.open(io.BytesIO(bytes(drawing.processed_image))), dtype=np.float32) / 255.0
+    try:
+        return preprocess(bytes(drawing.image)).pixels
+    except InferenceError:
+        return None
+
+
+def training_drawings() -> Iterator[LabelledDrawing]:
+    """Labelled drawings not excluded from training, as pixels, a chunk of rows at a time."""
+    rows = _training_queryset().only("id", "image", "processed_image", "label", "writer", "client_id")
+    for drawing in rows.iterator(chunk_size=500):
+        pixels = _drawing_pixels(drawing)
+        if pixels is None or drawing.label is None:
+            continue
+        yield LabelledDrawing(writer_key=writer_key(drawing), label=drawing.label, pixels=pixels)

@@ -6,6 +6,4 @@ urlpatterns = [
     path("drawings/", apis.DrawingCreateApi.as_view(), name="drawing-create"),
     path("drawings/<str:drawing_id>/", apis.DrawingDetailApi.as_view(), name="drawing-detail"),
     path("drawings/<str:drawing_id>/label/", apis.DrawingLabelApi.as_view(), name="drawing-label"),
-    path("models/", apis.ModelListApi.as_view(), name="model-list"),
-    path("health/", apis.HealthApi.as_view(), name="health"),
 ]

@@ -5,3 +5,9 @@ class ModelVersionsConfig(AppConfig):
     name = "webapp.modelversions"
     verbose_name = "Model versions"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from webapp.core.serving import active_version_resolver_set
+        from webapp.modelversions.selectors import model_version_active
+
+        active_version_resolver_set(model_version_active)

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import redis
 from django.conf import settings
 from django.db import transaction
-from PIL import Image
 
 from inference import registry
-from inference.errors import InferenceError
-from inference.preprocess import preprocess
-from webapp.drawings.models import Drawing
-from webapp.drawings.redis_connection import redis_client
+from webapp.core.redis_connection import redis_client
+from webapp.drawings.selectors import training_drawings, training_writer_keys
 from webapp.modelversions.models import HoldoutWriter, ModelVersion, VersionStatus
+
+if TYPE_CHECKING:  # training (TensorFlow) is imported only when a fine-tune runs
+    from training.finetune import FinetuneResult
 
 
 class FinetuneRefused(Exception):
@@ -61,15 +61,6 @@ def model_version_activate(*, model_name: str, version: int) -> ModelVersion:
     target.is_active = True
     target.save(update_fields=["is_active"])
     return target
-
-
-def writer_key(drawing: Drawing) -> str:
-    """Who drew it: the imported writer, else the browser (client id), else the drawing itself."""
-    if drawing.writer:
-        return f"writer:{drawing.writer}"
-    if drawing.client_id:
-        return f"client:{drawing.client_id}"
-    return f"drawing:{drawing.pk}"
 
 
 def _writer_rank(key: str, seed: int) -> bytes:
@@ -126,47 +117,24 @@ class WebsiteData:
     holdout_writers: int
 
 
-def _pixels(drawing: Drawing) -> np.ndarray | None:
-    if drawing.processed_image:
-        return np.asarray(Image.open(io.BytesIO(bytes(drawing.processed_image))), dtype=np.float32) / 255.0
-    try:
-        return preprocess(bytes(drawing.image)).pixels
-    except InferenceError:
-        return None
-
-
 def website_data_collect(*, holdout_fraction: float, seed: int) -> WebsiteData:
     """Labelled, non-excluded drawings as arrays, split into train and holdout by writer."""
-    rows = Drawing.objects.filter(label__isnull=False, excluded_from_training=False).only(
-        "id", "image", "processed_image", "label", "writer", "client_id"
-    )
-    held_out = holdout_writers_assign(
-        writer_keys={writer_key(d) for d in rows.only("id", "writer", "client_id")},
-        fraction=holdout_fraction,
-        seed=seed,
-    )
-    train: tuple[list[np.ndarray], list[int]] = ([], [])
-    holdout: tuple[list[np.ndarray], list[int]] = ([], [])
+    held_out = holdout_writers_assign(writer_keys=training_writer_keys(), fraction=holdout_fraction, seed=seed)
+    parts: dict[bool, tuple[list[np.ndarray], list[int]]] = {True: ([], []), False: ([], [])}
     writers: dict[bool, set[str]] = {True: set(), False: set()}
-    for drawing in rows.iterator(chunk_size=500):
-        pixels = _pixels(drawing)
-        if pixels is None:
-            continue
-        key = writer_key(drawing)
-        side = key in held_out
-        writers[side].add(key)
-        target = holdout if side else train
-        target[0].append(pixels)
-        assert drawing.label is not None  # the query keeps labelled drawings only
-        target[1].append(drawing.label)
+    for drawing in training_drawings():
+        side = drawing.writer_key in held_out
+        writers[side].add(drawing.writer_key)
+        parts[side][0].append(drawing.pixels)
+        parts[side][1].append(drawing.label)
 
     def stack(part: tuple[list[np.ndarray], list[int]]) -> tuple[np.ndarray, np.ndarray]:
         if not part[0]:
             return np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64)
         return np.stack(part[0]).astype(np.float32), np.array(part[1], dtype=np.int64)
 
-    train_x, train_y = stack(train)
-    holdout_x, holdout_y = stack(holdout)
+    train_x, train_y = stack(parts[False])
+    holdout_x, holdout_y = stack(parts[True])
     return WebsiteData(train_x, train_y, holdout_x, holdout_y, len(writers[False]), len(writers[True]))
 
 
@@ -175,81 +143,114 @@ def _lock(model_name: str) -> redis.lock.Lock:
 
 
 def model_version_finetune(*, model_name: str, started_by: str, epochs: int | None = None) -> ModelVersion:
-    """Fine-tune the active version on collected drawings; promote the result only if it is better."""
-    from training.data import load_mnist
-    from training.finetune import FinetuneConfig, LabelledArrays, finetune, promotion_decision
-    from webapp.modelversions.selectors import model_version_active
+    """Fine-tune the active version on collected drawings; promote the result only if it is better.
 
+    Four steps: collect the data, train a new version, decide on promotion, record the outcome.
+    """
     registry.check_name(model_name)
     lock = _lock(model_name)
     if not lock.acquire():
         raise FinetuneRefused(f"A fine-tune of {model_name} is already running.")
     try:
-        data = website_data_collect(holdout_fraction=settings.FINETUNE_HOLDOUT_FRACTION, seed=settings.FINETUNE_SEED)
-        minimum = settings.FINETUNE_MIN_DRAWINGS
-        if len(data.train_y) < minimum or len(data.holdout_y) < max(10, minimum // 5):
-            raise FinetuneRefused(
-                f"Too few labelled drawings to fine-tune: {len(data.train_y)} for training and "
-                f"{len(data.holdout_y)} held out; need at least {minimum} and {max(10, minimum // 5)}."
-            )
-        model_versions_sync()
-        base = ModelVersion.objects.get(model_name=model_name, version=model_version_active(model_name))
-        new_version = max(registry.versions(model_name)) + 1
-        record = ModelVersion.objects.create(
-            model_name=model_name,
-            version=new_version,
-            parent=base,
-            artifact=str(registry.artifact_dir(model_name, new_version)),
-            status=VersionStatus.TRAINING,
-            started_by=started_by,
-            data_counts={
-                "train_drawings": len(data.train_y),
-                "holdout_drawings": len(data.holdout_y),
-                "train_writers": data.train_writers,
-                "holdout_writers": data.holdout_writers,
-            },
-        )
-
-        def report(step: int, total: int, figures: dict[str, float]) -> None:
-            record.progress = {**record.progress, "step": step, "total": total, str(step): figures}
-            record.save(update_fields=["progress"])
-
-        config = FinetuneConfig(epochs=epochs or settings.FINETUNE_EPOCHS)
-        try:
-            result = finetune(
-                model_name,
-                base_version=base.version,
-                new_version=new_version,
-                train=LabelledArrays(data.train_x, data.train_y),
-                holdout=LabelledArrays(data.holdout_x, data.holdout_y),
-                mnist=load_mnist(),
-                config=config,
-                progress=report,
-            )
-        except Exception as exc:
-            record.status = VersionStatus.FAILED
-            record.decision = f"Fine-tuning failed: {exc}"
-            record.save(update_fields=["status", "decision"])
-            raise
-        promote, reason = promotion_decision(result.before, result.after, settings.FINETUNE_MNIST_MARGIN_POINTS)
-        record.metrics = result.card["metrics"]
-        record.training_seconds = result.card["training"]["seconds"]
-        record.progress = {**record.progress, "history": result.history}
-        record.status = VersionStatus.PROMOTED if promote else VersionStatus.REJECTED
-        record.decision = ("Promoted: " if promote else "Kept the old version: ") + reason
-        record.save()
-        registry.card_update(model_name, new_version, {"rejected": not promote, "decision": record.decision})
-        if promote:
-            model_version_activate(model_name=model_name, version=new_version)
-            record.refresh_from_db()
-        return record
+        data = _finetune_collect()
+        record = _finetune_version_create(model_name=model_name, started_by=started_by, data=data)
+        result = _finetune_train(record=record, data=data, epochs=epochs or settings.FINETUNE_EPOCHS)
+        promote, reason = _finetune_decide(result=result)
+        return _finetune_record(record=record, result=result, promote=promote, reason=reason)
     finally:
         lock.release()
 
 
+def _finetune_collect() -> WebsiteData:
+    """The labelled drawings split by writer, or FinetuneRefused if there are too few."""
+    data = website_data_collect(holdout_fraction=settings.FINETUNE_HOLDOUT_FRACTION, seed=settings.FINETUNE_SEED)
+    minimum = settings.FINETUNE_MIN_DRAWINGS
+    if len(data.train_y) < minimum or len(data.holdout_y) < max(10, minimum // 5):
+        raise FinetuneRefused(
+            f"Too few labelled drawings to fine-tune: {len(data.train_y)} for training and "
+            f"{len(data.holdout_y)} held out; need at least {minimum} and {max(10, minimum // 5)}."
+        )
+    return data
+
+
+def _finetune_version_create(*, model_name: str, started_by: str, data: WebsiteData) -> ModelVersion:
+    """The row of the version about to be trained, child of the active one."""
+    from webapp.modelversions.selectors import model_version_active
+
+    model_versions_sync()
+    base = ModelVersion.objects.get(model_name=model_name, version=model_version_active(model_name))
+    new_version = max(registry.versions(model_name)) + 1
+    return ModelVersion.objects.create(
+        model_name=model_name,
+        version=new_version,
+        parent=base,
+        artifact=str(registry.artifact_dir(model_name, new_version)),
+        status=VersionStatus.TRAINING,
+        started_by=started_by,
+        data_counts={
+            "train_drawings": len(data.train_y),
+            "holdout_drawings": len(data.holdout_y),
+            "train_writers": data.train_writers,
+            "holdout_writers": data.holdout_writers,
+        },
+    )
+
+
+def _finetune_train(*, record: ModelVersion, data: WebsiteData, epochs: int) -> FinetuneResult:
+    """Train the new version from its parent, reporting progress on the row; a failure is recorded."""
+    from training.data import load_mnist
+    from training.finetune import FinetuneConfig, LabelledArrays, finetune
+
+    assert record.parent is not None  # _finetune_version_create always sets it
+
+    def report(step: int, total: int, figures: dict[str, float]) -> None:
+        record.progress = {**record.progress, "step": step, "total": total, str(step): figures}
+        record.save(update_fields=["progress"])
+
+    try:
+        return finetune(
+            record.model_name,
+            base_version=record.parent.version,
+            new_version=record.version,
+            train=LabelledArrays(data.train_x, data.train_y),
+            holdout=LabelledArrays(data.holdout_x, data.holdout_y),
+            mnist=load_mnist(),
+            config=FinetuneConfig(epochs=epochs),
+            progress=report,
+        )
+    except Exception as exc:
+        record.status = VersionStatus.FAILED
+        record.decision = f"Fine-tuning failed: {exc}"
+        record.save(update_fields=["status", "decision"])
+        raise
+
+
+def _finetune_decide(*, result: FinetuneResult) -> tuple[bool, str]:
+    """The promotion rule: better on held-out writers, and at most the margin worse on MNIST."""
+    from training.finetune import promotion_decision
+
+    return promotion_decision(result.before, result.after, settings.FINETUNE_MNIST_MARGIN_POINTS)
+
+
+def _finetune_record(*, record: ModelVersion, result: FinetuneResult, promote: bool, reason: str) -> ModelVersion:
+    """Store the outcome on the row and the card, and activate the version if it was promoted."""
+    record.metrics = result.card["metrics"]
+    record.training_seconds = result.card["training"]["seconds"]
+    record.progress = {**record.progress, "history": result.history}
+    record.status = VersionStatus.PROMOTED if promote else VersionStatus.REJECTED
+    record.decision = ("Promoted: " if promote else "Kept the old version: ") + reason
+    record.save()
+    registry.card_update(record.model_name, record.version, {"rejected": not promote, "decision": record.decision})
+    if promote:
+        model_version_activate(model_name=record.model_name, version=record.version)
+        record.refresh_from_db()
+    return record
+
+
 def model_finetune_enqueue(*, model_name: str, started_by: str) -> None:
     """Start a fine-tune on the `training` queue (its own worker), e.g. from the admin."""
-    from worker.app import app
+    # Imported here: the task module imports these services.
+    from webapp.modelversions.tasks import model_finetune_task
 
     registry.check_name(model_name)
-    app.send_task("worker.tasks.model_finetune_task", args=[model_name, started_by], queue="training")
+    model_finetune_task.delay(model_name, started_by)

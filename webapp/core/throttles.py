@@ -14,7 +14,7 @@ import redis
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from webapp.drawings.redis_connection import redis_client
+from webapp.core.redis_connection import redis_client
 
 
 class FixedWindowRateThrottle(SimpleRateThrottle):

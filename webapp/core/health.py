@@ -6,12 +6,22 @@ import json
 from typing import Any, cast
 
 import redis
+from django.db import connection
 
-from webapp.drawings.redis_connection import redis_client
-from webapp.drawings.selectors import database_ok
-from worker.app import app
+from webapp.celery import app
+from webapp.core.redis_connection import redis_client
 
 LOADED_KEY_PREFIX = "inkwell:loaded:"
+
+
+def database_ok() -> bool:
+    """Whether the database answers a trivial query."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:
+        return False
 
 
 def service_health() -> dict[str, Any]:

@@ -1,0 +1,107 @@
+"""The prediction job's state machine, run in-process on the real database: queued -> running ->
+done or failed, idempotent, never overwriting a label, re-enqueued only once stale."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from inference import preprocess as preprocess_module
+from tests.factories import drawing_factory
+from webapp.drawings import services
+from webapp.drawings.models import Drawing, LabelSource, Status
+from webapp.drawings.services import drawing_label, drawing_predict, drawings_requeue_stale
+from webapp.modelversions import selectors
+from webapp.modelversions.services import model_version_activate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def notifications_off(monkeypatch):
+    """The finish notification is Redis pub/sub, which these in-process tests do not need."""
+    monkeypatch.setattr(services, "drawing_finished_notify", lambda **_: None)
+
+
+def queued_drawing(model_name: str = "numpy") -> Drawing:
+    return drawing_factory(digit=None, model_name=model_name)
+
+
+def test_a_queued_job_runs_once_and_records_the_version_it_ran_on(notifications_off):
+    drawing = queued_drawing()
+    done = drawing_predict(drawing_id=str(drawing.pk))
+    assert done is not None and done.status == Status.DONE
+    assert done.attempts == 1
+    assert done.model_version == selectors.model_version_active("numpy")
+    assert done.digit is not None and len(done.probabilities) == 10
+
+
+def test_a_second_run_of_a_finished_job_changes_nothing(notifications_off):
+    drawing = queued_drawing()
+    first = drawing_predict(drawing_id=str(drawing.pk))
+    assert first is not None
+    again = drawing_predict(drawing_id=str(drawing.pk))
+    stored = Drawing.objects.get(pk=drawing.pk)
+    assert again is not None and again.status == Status.DONE
+    assert stored.attempts == 1
+    assert stored.finished_at == first.finished_at
+
+
+def test_a_label_given_while_the_job_runs_survives_the_result(notifications_off, monkeypatch):
+    drawing = queued_drawing()
+
+    def label_mid_job(image: bytes):
+        drawing_label(drawing=Drawing.objects.get(pk=drawing.pk), label=7, source=LabelSource.STAFF)
+        return preprocess_module.preprocess(image)
+
+    monkeypatch.setattr(services, "preprocess", label_mid_job)
+    drawing_predict(drawing_id=str(drawing.pk))
+    stored = Drawing.objects.get(pk=drawing.pk)
+    assert stored.status == Status.DONE
+    assert (stored.label, stored.label_source) == (7, LabelSource.STAFF)
+
+
+def test_a_job_that_cannot_be_read_fails_with_the_drawings_own_reason(notifications_off):
+    drawing = drawing_factory(digit=None, model_name="numpy", image=b"not an image at all")
+    failed = drawing_predict(drawing_id=str(drawing.pk))
+    assert failed is not None and failed.status == Status.FAILED
+    assert failed.error_code == "invalid_image"
+
+
+def test_requeue_takes_queued_drawings_past_the_cutoff_and_running_ones_past_the_time_limit(settings, monkeypatch):
+    settings.REQUEUE_AFTER_SECONDS = 30
+    settings.TASK_TIME_LIMIT_SECONDS = 60
+    sent: list[str] = []
+    monkeypatch.setattr(services, "drawing_enqueue", lambda *, drawing_id: sent.append(drawing_id) or True)
+    now = timezone.now()
+    queued_drawing()  # queued just now: the sweep leaves it
+    stale_queued = queued_drawing()
+    Drawing.objects.filter(pk=stale_queued.pk).update(created_at=now - timedelta(seconds=31))
+    # A running job is stale only after the hard time limit plus a margin (70 s), not after 30 s.
+    running_recent = queued_drawing()
+    running_stale = queued_drawing()
+    Drawing.objects.filter(pk=running_recent.pk).update(status=Status.RUNNING, started_at=now - timedelta(seconds=45))
+    Drawing.objects.filter(pk=running_stale.pk).update(status=Status.RUNNING, started_at=now - timedelta(seconds=71))
+
+    assert drawings_requeue_stale() == 2
+    assert set(sent) == {str(stale_queued.pk), str(running_stale.pk)}
+    # Re-enqueued drawings wait a full cutoff again before the next sweep takes them.
+    sent.clear()
+    assert drawings_requeue_stale() == 1  # the running one: its started_at has not moved
+    assert sent == [str(running_stale.pk)]
+
+
+def test_the_serving_version_is_cached_for_at_most_its_ttl(monkeypatch):
+    monkeypatch.setattr(selectors, "ACTIVE_VERSION_TTL_SECONDS", 0.3)
+    selectors._active_cache.clear()
+    model_version_activate(model_name="numpy", version=3)
+    assert selectors.model_version_active("numpy") == 3
+    model_version_activate(model_name="numpy", version=4)
+    assert selectors.model_version_active("numpy") == 3  # still cached
+    deadline = time.monotonic() + 5
+    while selectors.model_version_active("numpy") != 4:
+        assert time.monotonic() < deadline, "the cache never expired"
+        time.sleep(0.05)

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from webapp.core import apis
+
+urlpatterns = [
+    path("health/", apis.HealthApi.as_view(), name="health"),
+]
