@@ -14,6 +14,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from tests.environment import OWN_REDIS, TEST_REDIS_DIR
 from webapp.core.embedded_redis import ensure_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,9 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
-    """The broker URL: REDIS_URL if given, else an embedded server the tests start themselves."""
-    process = ensure_redis(settings.REDIS_URL, ROOT / "var" / "test-redis")
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    """The broker URL: REDIS_URL if given (used as is, never flushed), else the tests' own embedded
+    server on a socket in var/test-redis/, apart from a site running from this checkout."""
+    process = ensure_redis(settings.REDIS_URL, TEST_REDIS_DIR, append_only=False)
+    if OWN_REDIS:
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
     yield settings.REDIS_URL
     if process is not None:
         process.terminate()

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import environ
 
+from webapp.core.embedded_redis import broker_url, embedded_redis_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -107,7 +109,8 @@ WHITENOISE_USE_FINDERS = True
 # Uploads: the API refuses bodies over this with 413 before reading them in full.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 
-REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6390/0")
+# Without REDIS_URL, the checkout's own embedded server on a unix socket in var/redis/ (webapp.run starts it).
+REDIS_URL = env("REDIS_URL", default=embedded_redis_url(VAR_DIR / "redis"))
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [
@@ -140,6 +143,8 @@ SPECTACULAR_SETTINGS = {
 
 # Drawings still queued (or running) after this many seconds are enqueued again.
 REQUEUE_AFTER_SECONDS = env.int("REQUEUE_AFTER_SECONDS", default=30)
+# How often the sweep looks for stranded drawings.
+REQUEUE_SWEEP_SECONDS = env.float("REQUEUE_SWEEP_SECONDS", default=5.0)
 # Hard time limit of a prediction job (the soft limit is 5 s earlier).
 TASK_TIME_LIMIT_SECONDS = env.int("TASK_TIME_LIMIT_SECONDS", default=60)
 # Longest a client may hold a long poll open (?wait=N).
@@ -154,7 +159,7 @@ LOGGING = {
 
 # Celery (read by webapp/celery.py through the CELERY_ namespace).
 # Redis is the broker; results live in the Drawing row, so no result backend is configured.
-CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_URL = broker_url(REDIS_URL)
 # Nothing reads Celery's result state (PENDING also means "unknown"): don't write it.
 CELERY_TASK_IGNORE_RESULT = True
 # JSON only: a task's only argument is a drawing id.
@@ -181,11 +186,12 @@ CELERY_WORKER_PROC_ALIVE_TIMEOUT = 60
 CELERY_TASK_DEFAULT_QUEUE = "predict"
 # ... and every fine-tuning task goes to the `training` queue, which only the training worker reads.
 CELERY_TASK_ROUTES = {"webapp.modelversions.tasks.*": {"queue": "training"}}
-# Re-enqueue drawings stranded by a broker outage or a lost worker.
+# Re-enqueue drawings stranded by a broker outage or a lost worker, every few seconds: a dead
+# worker's job runs again within a heartbeat's lifetime plus this period.
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-drawings": {
         "task": "webapp.drawings.tasks.drawings_requeue_stale_task",
-        "schedule": REQUEUE_AFTER_SECONDS,
+        "schedule": REQUEUE_SWEEP_SECONDS,
     }
 }
 # Load every model in each pool child at start, so the first drawing is not slow.

@@ -111,7 +111,7 @@ def test_health_reports_database_broker_worker_and_loaded_models(client, celery_
         time.sleep(0.5)
     body = response.json()
     assert response.status_code == 200, body
-    assert body["database"] and body["broker"] and body["workers"]
+    assert body["database"] and body["broker"] and body["workers"] and body["predict_workers"]
     assert any("cnn:" in name for models in body["loaded_models"].values() for name in models)
 
 

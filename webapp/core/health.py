@@ -1,17 +1,16 @@
-"""The state of the service's parts, for /api/health/."""
+"""The state of the service's parts, for /api/health/ (readiness) and /api/health/live/ (liveness)."""
 
 from __future__ import annotations
 
-import json
-from typing import Any, cast
+from typing import Any
 
 import redis
 from django.db import connection
 
-from webapp.celery import app
+from webapp.core import heartbeats
 from webapp.core.redis_connection import redis_client
 
-LOADED_KEY_PREFIX = "inkwell:loaded:"
+PREDICT_QUEUE = "predict"
 
 
 def database_ok() -> bool:
@@ -25,24 +24,23 @@ def database_ok() -> bool:
 
 
 def service_health() -> dict[str, Any]:
-    """Database, broker, live workers and the models their processes hold."""
-    client = redis_client()
+    """Ready only if the database answers, the broker answers, and a live worker consumes `predict`.
+
+    Workers and their models come from heartbeats that expire within seconds of a process's death.
+    """
     try:
-        broker = bool(client.ping())
+        broker = bool(redis_client().ping())
+        consumers = heartbeats.alive("consumer") if broker else {}
+        processes = heartbeats.alive("process") if broker else {}
     except redis.RedisError:
-        broker = False
-    workers: list[str] = []
-    loaded: dict[str, list[str]] = {}
-    if broker:
-        replies = app.control.inspect(timeout=1.0).ping() or {}
-        workers = sorted(replies)
-        for key in client.scan_iter(f"{LOADED_KEY_PREFIX}*", count=100):
-            value = cast(bytes | None, client.get(key))
-            loaded[key.decode().removeprefix(LOADED_KEY_PREFIX)] = json.loads(value or "[]")
+        broker, consumers, processes = False, {}, {}
+    database = database_ok()
+    predicting = sorted(name for name, queues in consumers.items() if PREDICT_QUEUE in queues)
     return {
-        "status": "ok" if broker and workers else "unavailable",
-        "database": database_ok(),
+        "status": "ok" if database and broker and predicting else "unavailable",
+        "database": database,
         "broker": broker,
-        "workers": workers,
-        "loaded_models": loaded,
+        "workers": sorted(consumers),
+        "predict_workers": predicting,
+        "loaded_models": processes,
     }

@@ -39,7 +39,10 @@ class FinishWaiter:
         return False
 
     def close(self) -> None:
-        self.pubsub.close()
+        try:
+            self.pubsub.close()
+        except redis.RedisError:
+            pass
 
     def __enter__(self) -> FinishWaiter:
         return self

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import redis
 from django.conf import settings
 from django.db.models import Case, Count, F, FloatField, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, TruncDate
@@ -45,7 +46,11 @@ def drawing_get_when_finished(*, drawing_id: str | uuid.UUID, wait_seconds: floa
         return drawing
     with waiter:
         drawing = drawing_get(drawing_id=drawing_id)  # it may have finished before we subscribed
-        if not drawing.is_finished and waiter.wait(wait_seconds):
+        try:
+            finished = not drawing.is_finished and waiter.wait(wait_seconds)
+        except redis.RedisError:  # the connection dropped mid-wait: answer with the row as it stands
+            finished = True
+        if finished:
             drawing = drawing_get(drawing_id=drawing_id)
     return drawing
 

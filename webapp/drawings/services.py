@@ -6,8 +6,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
+import redis
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
@@ -17,6 +18,8 @@ from django.utils import timezone
 from inference import registry
 from inference.errors import BlankDrawing, InferenceError
 from inference.preprocess import INK_THRESHOLD, ink_from_image, open_image, preprocess
+from webapp.core import heartbeats
+from webapp.core.redis_connection import redis_client
 from webapp.core.serving import active_version
 from webapp.drawings.models import Drawing, LabelSource, Source, Status
 from webapp.drawings.notifications import drawing_finished_notify
@@ -86,6 +89,7 @@ def drawing_predict(*, drawing_id: str) -> Drawing | None:
         drawing.started_at = timezone.now()
         drawing.attempts += 1
         drawing.save(update_fields=["status", "started_at", "attempts"])
+    drawing_owner_record(drawing_id=str(drawing.pk))
     try:
         began = time.perf_counter()
         processed = preprocess(bytes(drawing.image))
@@ -159,18 +163,56 @@ def drawing_label(*, drawing: Drawing, label: int, source: LabelSource = LabelSo
     return drawing
 
 
+JOB_OWNER_PREFIX = "inkwell:job:"
+
+
+def drawing_owner_record(*, drawing_id: str) -> None:
+    """Note which process runs the job, so the sweep can tell a dead worker's job from a slow one."""
+    try:
+        redis_client().set(
+            f"{JOB_OWNER_PREFIX}{drawing_id}", heartbeats.process_key(), ex=settings.TASK_TIME_LIMIT_SECONDS + 60
+        )
+    except redis.RedisError:
+        pass  # the sweep falls back to the time limit
+
+
+def _running_orphans(drawing_ids: list[Any]) -> list[Any]:
+    """The running drawings whose worker process stopped beating (owner unknown: not orphans)."""
+    if not drawing_ids:
+        return []
+    try:
+        owners = cast(list[bytes | None], redis_client().mget([f"{JOB_OWNER_PREFIX}{pk}" for pk in drawing_ids]))
+    except redis.RedisError:
+        return []
+    return [
+        pk
+        for pk, owner in zip(drawing_ids, owners, strict=True)
+        if owner is not None and not heartbeats.is_alive(kind="process", name=owner.decode())
+    ]
+
+
 def drawings_requeue_stale(*, older_than_seconds: int | None = None) -> int:
-    """Enqueue again drawings stuck queued or running (broker down at submit, worker lost)."""
+    """Enqueue again drawings stuck queued (broker down at submit) or running on a lost worker.
+
+    A running job is taken as soon as the process that claimed it stops beating (seconds after a
+    SIGKILL), else once no worker could still be working on it (past the hard time limit).
+    """
     seconds = settings.REQUEUE_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
     now = timezone.now()
     queued_cutoff = now - timedelta(seconds=seconds)
-    # A running job is only stale once no worker could still be working on it.
     running_cutoff = now - timedelta(seconds=max(seconds, settings.TASK_TIME_LIMIT_SECONDS + 10))
     stale = Drawing.objects.annotate(last_sent=Coalesce("enqueued_at", "created_at")).filter(
         Q(status=Status.QUEUED, last_sent__lt=queued_cutoff) | Q(status=Status.RUNNING, started_at__lt=running_cutoff)
     )
+    running = Drawing.objects.filter(
+        status=Status.RUNNING,
+        started_at__gte=running_cutoff,
+        started_at__lt=now - timedelta(seconds=heartbeats.TTL_SECONDS),
+    )
+    stale_ids = list(stale.values_list("id", flat=True)[:1000])
+    stale_ids += _running_orphans(list(running.values_list("id", flat=True)[:1000]))
     sent = 0
-    for drawing_id in stale.values_list("id", flat=True)[:1000]:
+    for drawing_id in stale_ids:
         if drawing_enqueue(drawing_id=str(drawing_id)):
             Drawing.objects.filter(pk=drawing_id).update(enqueued_at=timezone.now())
             sent += 1
