@@ -1,5 +1,7 @@
 # Inkwell: `make run` starts the whole site, `make test` runs every test.
 PYTHON ?= python3
+# Extra pytest arguments for `make test`, e.g. make test ARGS="-k api -x".
+ARGS ?=
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -21,4 +23,4 @@ run: install
 	$(BIN)/python -m webapp.run
 
 test: install browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(ARGS)

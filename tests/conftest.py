@@ -1,4 +1,4 @@
-"""Shared test infrastructure: a real Redis, a real Celery worker process, the real database."""
+"""Shared test infrastructure: the data sets, a real Redis, a real Celery worker process, the real database."""
 
 from __future__ import annotations
 
@@ -18,6 +18,32 @@ from tests.environment import OWN_REDIS, TEST_REDIS_DIR
 from webapp.core.embedded_redis import ensure_redis
 
 ROOT = Path(__file__).resolve().parent.parent
+SUBSETS = Path(__file__).resolve().parent / "data"
+# Each data set's variable, its name, and the committed subset the tests read when the variable is not set.
+DATA_SETS = {
+    "MNIST_DIR": ("MNIST", SUBSETS / "mnist"),
+    "HWD1000_DIR": ("HwD-1000", SUBSETS / "hwd1000"),
+    "UNIPEN_DIR": ("unipen-dev", SUBSETS / "unipen-dev"),
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point unset data variables at the committed subsets, for the tests and the processes they start."""
+    for variable, (_, subset) in DATA_SETS.items():
+        if not os.environ.get(variable, "").strip():
+            os.environ[variable] = str(subset)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say up front which data each set comes from: the full set a variable names, or the committed subset."""
+    lines = []
+    for variable, (name, subset) in DATA_SETS.items():
+        directory = Path(os.environ[variable])
+        if directory.resolve() == subset:
+            lines.append(f"{name}: committed subset {subset.relative_to(ROOT)} (set {variable} for the full set)")
+        else:
+            lines.append(f"{name}: full set from {variable}={directory}")
+    return lines
 
 
 @pytest.fixture(scope="session")

@@ -47,18 +47,14 @@ def sha256(path: Path) -> str:
 
 
 def load_mnist(directory: Path | None = None) -> Mnist:
-    """MNIST from `directory` (default `MNIST_DIR`); only without one, Keras' download."""
+    """MNIST from `directory` (default `MNIST_DIR`); it never downloads anything."""
     directory = directory or settings.mnist_dir()
     if directory is None:
-        from keras.datasets import mnist
-
-        (x_train, y_train), (x_test, y_test) = mnist.load_data()
-        checksums = {"source": "keras.datasets.mnist"}
-    else:
-        arrays = {key: read_idx(directory / name) for key, name in MNIST_FILES.items()}
-        x_train, y_train = arrays["train_images"], arrays["train_labels"]
-        x_test, y_test = arrays["test_images"], arrays["test_labels"]
-        checksums = {name: sha256(directory / name) for name in MNIST_FILES.values()}
+        raise FileNotFoundError("Set MNIST_DIR to the directory with the four MNIST IDX .gz files.")
+    arrays = {key: read_idx(directory / name) for key, name in MNIST_FILES.items()}
+    x_train, y_train = arrays["train_images"], arrays["train_labels"]
+    x_test, y_test = arrays["test_images"], arrays["test_labels"]
+    checksums = {name: sha256(directory / name) for name in MNIST_FILES.values()}
     return Mnist(
         x_train=x_train.astype(np.float32) / 255.0,
         y_train=y_train.astype(np.int64),

@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import itertools
+import os
 import shutil
 import time
 from datetime import UTC, datetime
@@ -21,27 +22,9 @@ from tests.factories import digit_canvas_png, drawing_factory
 from webapp.drawings.models import Drawing, LabelSource, Source, Status
 
 
-def hwd1000_dir() -> Path:
-    from training.settings import hwd1000_dir
-
-    directory = hwd1000_dir()
-    if directory is None:
-        pytest.fail("Set HWD1000_DIR to the HwD-1000 directory (.ci/run does).")
-    return directory
-
-
-def unipen_file() -> Path:
-    from training.settings import unipen_dir
-
-    directory = unipen_dir()
-    if directory is None:
-        pytest.fail("Set UNIPEN_DIR to the unipen-dev directory (.ci/run does).")
-    return directory / "digits.jsonl.gz"
-
-
 def hwd1000_subset(tmp_path: Path, count: int) -> Path:
     """A folder like HwD-1000 with the first `count` digits of each of two classes."""
-    source = hwd1000_dir()
+    source = Path(os.environ["HWD1000_DIR"])
     folder = tmp_path / "hwd1000"
     with open(source / "dataset.csv", newline="") as handle:
         rows = [row for row in csv.DictReader(handle) if row["label"] in ("0", "7")]
@@ -59,7 +42,7 @@ def hwd1000_subset(tmp_path: Path, count: int) -> Path:
 def unipen_subset(tmp_path: Path, count: int) -> Path:
     path = tmp_path / "unipen-dev" / "digits.jsonl.gz"
     path.parent.mkdir()
-    with gzip.open(unipen_file(), "rt") as source, gzip.open(path, "wt") as target:
+    with gzip.open(Path(os.environ["UNIPEN_DIR"]) / "digits.jsonl.gz", "rt") as source, gzip.open(path, "wt") as target:
         target.writelines(itertools.islice(source, count))
     return path
 

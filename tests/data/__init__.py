@@ -1,0 +1,1 @@
+"""Small committed subsets of the data sets, the default data for the tests (see README.md)."""
