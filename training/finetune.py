@@ -16,7 +16,7 @@ import numpy as np
 from inference import registry
 from training.augment import Augmentation, augment
 from training.backends import backend_class
-from training.cards import build_card, write_card
+from training.cards import build_card
 from training.data import Mnist
 from training.metrics import accuracy, confusion_matrix, per_class_accuracy
 
@@ -125,7 +125,7 @@ def finetune(
         if progress is not None:
             progress(epoch, config.epochs, history[-1])
     after = evaluate(backend.predict, holdout, mnist)
-    directory = registry.model_dir() / name / str(new_version)
+    directory = registry.artifact_dir(name, new_version)
     backend.save(directory)
     seconds = time.perf_counter() - started
     card = build_card(
@@ -162,5 +162,5 @@ def finetune(
             "checksums_sha256": mnist.checksums,
         },
     )
-    write_card(directory, card)
+    registry.write_card(name, new_version, card)
     return FinetuneResult(version=new_version, card=card, before=before, after=after, history=history)

@@ -18,7 +18,7 @@ import numpy as np
 from inference import registry
 from training.augment import Augmentation, augment
 from training.backends import Decay, backend_class
-from training.cards import build_card, write_card
+from training.cards import build_card
 from training.data import Mnist, load_mnist
 from training.metrics import accuracy
 from training.settings import hwd1000_dir
@@ -89,7 +89,7 @@ def train_model(
     if limit:
         mnist = Mnist(mnist.x_train[:limit], mnist.y_train[:limit], mnist.x_test, mnist.y_test, mnist.checksums)
     version = version or _next_version(name)
-    directory = registry.model_dir() / name / str(version)
+    directory = registry.artifact_dir(name, version)
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
@@ -136,7 +136,7 @@ def train_model(
             "checksums_sha256": mnist.checksums,
         },
     )
-    write_card(directory, card)
+    registry.write_card(name, version, card)
     print(f"{name} v{version}: {metrics} in {seconds:.0f} s -> {directory}", flush=True)
     return card
 
