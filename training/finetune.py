@@ -125,8 +125,7 @@ def finetune(
         if progress is not None:
             progress(epoch, config.epochs, history[-1])
     after = evaluate(backend.predict, holdout, mnist)
-    directory = registry.artifact_dir(name, new_version)
-    backend.save(directory)
+    backend.save(registry.artifact_dir(name, new_version))
     seconds = time.perf_counter() - started
     card = build_card(
         name=name,
