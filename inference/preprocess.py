@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from inference.errors import BlankDrawing, ImageTooLarge, InvalidImage, UnsupportedFormat
+from inference.images import ink_box
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_SIDE = 4096
@@ -70,12 +71,10 @@ def ink_from_image(image: Image.Image) -> np.ndarray:
 
 def fit_into_box(ink: np.ndarray) -> np.ndarray:
     """Crop to the ink and scale the longer side to 20 px, keeping the aspect ratio."""
-    mask = ink > INK_THRESHOLD
-    if not mask.any():
+    box = ink_box(ink, INK_THRESHOLD)
+    if box is None:
         raise BlankDrawing("The drawing is blank: draw a digit first.")
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = box.crop(ink)
     height, width = crop.shape
     scale = BOX / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +66,27 @@ def read_card(name: str, version: int | None = None) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def write_card(name: str, version: int, card: dict[str, Any]) -> None:
+    """Write a version's card, the only place cards are written: atomically, through a temporary file
+    and `os.replace`, so a reader (a worker, `versions()`) never sees a half-written card."""
+    directory = artifact_dir(name, version)
+    directory.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(card, indent=2) + "\n"
+    temporary = directory / f".{CARD_FILE}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    try:
+        with open(temporary, "x") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, directory / CARD_FILE)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def card_update(name: str, version: int, changes: dict[str, Any]) -> dict[str, Any]:
     """Add or change fields of a version's card (e.g. the promotion decision)."""
     card = {**read_card(name, version), **changes}
-    (artifact_dir(name, version) / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    write_card(name, version, card)
     return card
 
 

@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 
 from training.augment import NONE, Augmentation, augment
+from training.backends import Backend, Decay, backend_class
 from training.data import load_mnist
 from training.evaluate import website_set
 from training.metrics import accuracy
@@ -38,20 +39,14 @@ SETS = {
 }
 
 
-def train_dense(x: np.ndarray, y: np.ndarray, spec: Augmentation, epochs: int, seed: int):  # type: ignore[no-untyped-def]
-    import keras
-
-    from training.architectures import build_dense
-
-    keras.utils.set_random_seed(seed)
-    model = build_dense()
-    steps = epochs * int(np.ceil(len(x) / 128))
-    schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, steps, 0.01)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy")
+def train_dense(x: np.ndarray, y: np.ndarray, spec: Augmentation, epochs: int, seed: int) -> Backend:
+    """The dense network trained with the augmentation `spec` (batches of 128, rate 1e-3 decaying to 1e-5)."""
+    backend = backend_class("tensorflow").build("dense", seed=seed)
+    backend.set_learning_rate(Decay(1e-3, 1e-5, epochs, int(np.ceil(len(x) / 128))))
     rng = np.random.default_rng(seed)
     for _ in range(epochs):
-        model.fit(augment(x, y, spec, rng), y, batch_size=128, epochs=1, verbose=0)
-    return model
+        backend.epoch(augment(x, y, spec, rng), y, batch_size=128, rng=rng, progress=False)
+    return backend
 
 
 def main() -> None:
@@ -69,8 +64,8 @@ def main() -> None:
         if args.variant and label not in args.variant:
             continue
         model = train_dense(mnist.x_train, mnist.y_train, spec, args.epochs, args.seed)
-        row = [accuracy(model.predict(mnist.x_test, batch_size=1000, verbose=0), mnist.y_test)]
-        row += [accuracy(model.predict(s.x, batch_size=1000, verbose=0), s.y) for s in sets.values()]
+        row = [accuracy(model.predict(mnist.x_test), mnist.y_test)]
+        row += [accuracy(model.predict(s.x), s.y) for s in sets.values()]
         print(f"| {label} | " + " | ".join(f"{v * 100:.2f}" for v in row) + " |", flush=True)
 
 

@@ -1,11 +1,12 @@
-"""Model cards: what a trained artifact is, how it was made and how well it does."""
+"""Model cards: what a trained artifact is, how it was made and how well it does.
+
+Built here; written only by `inference.registry.write_card`.
+"""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 
@@ -47,8 +48,3 @@ def build_card(
         "git_commit": git_commit(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-
-
-def write_card(directory: Path, card: dict[str, Any]) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "card.json").write_text(json.dumps(card, indent=2) + "\n")

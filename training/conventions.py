@@ -9,9 +9,12 @@ does with a drawing.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from PIL import Image
 
+from inference.images import ink_box
 from inference.preprocess import FIELD, preprocess_pixels
 
 UPSCALE = 4
@@ -45,15 +48,19 @@ def draw_segment(ink: np.ndarray, start: tuple[float, float], end: tuple[float, 
     return np.maximum(ink, stroke)
 
 
-def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
-    rows = np.flatnonzero((ink > INK).any(axis=1))
-    cols = np.flatnonzero((ink > INK).any(axis=0))
-    return rows[0], rows[-1], cols[0], cols[-1]
+def _solid_box(ink: np.ndarray) -> tuple[Any, Any, Any, Any]:
+    """Top, bottom, left and right of the solid ink as NumPy integers: with them the stroke arithmetic
+    below stays in float64 (NEP 50), so a seed draws the same conventions as before."""
+    box = ink_box(ink, INK)
+    if box is None:
+        raise ValueError("The image has no solid ink to draw a convention against.")
+    top, bottom, left, right = (np.intp(value) for value in box)
+    return top, bottom, left, right
 
 
 def slash_zero(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A slash from below left to above right through the zero, reaching past its outline."""
-    top, bottom, left, right = _ink_box(ink)
+    top, bottom, left, right = _solid_box(ink)
     height = bottom - top
     centre_y = (top + bottom) / 2 + rng.uniform(-0.05, 0.05) * height
     centre_x = (left + right) / 2 + rng.uniform(-0.05, 0.05) * height
@@ -65,7 +72,7 @@ def slash_zero(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def flag_one(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A flag from the top of the one's stem down to the left, as in the European "1"."""
-    top, bottom, _, _ = _ink_box(ink)
+    top, bottom, _, _ = _solid_box(ink)
     height = bottom - top
     head = ink[top : top + max(2, height // 12)] > INK
     head_x = float(np.mean(np.nonzero(head)[1]))
@@ -78,7 +85,7 @@ def flag_one(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def cross_seven(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A short bar across the seven's stem, a little above its middle."""
-    top, bottom, left, right = _ink_box(ink)
+    top, bottom, left, right = _solid_box(ink)
     height = bottom - top
     row = int(top + height * rng.uniform(0.45, 0.6))
     stem = np.flatnonzero(ink[row] > INK)

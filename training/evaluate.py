@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+import inference.images
 import inference.preprocess
 import inference.strokes
 import training.reference
@@ -54,8 +55,8 @@ PREPROCESSINGS: dict[str, Preprocessing] = {
 }
 # The code each preprocessing depends on: a change to it invalidates the cached arrays.
 PREPROCESSING_SOURCES = {
-    "ours": [inference.preprocess.__file__],
-    "reference": [inference.preprocess.__file__, training.reference.__file__],
+    "ours": [inference.preprocess.__file__, inference.images.__file__],
+    "reference": [inference.preprocess.__file__, inference.images.__file__, training.reference.__file__],
 }
 
 

@@ -7,17 +7,16 @@ artifact with a card; `promotion_decision` is the rule that decides whether it r
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from inference import registry
-from inference.models import KERAS_FILE, NUMPY_FILE
-from inference.numpy_net import NumpyNet
 from training.augment import Augmentation, augment
-from training.cards import build_card, write_card
+from training.backends import backend_class
+from training.cards import build_card
 from training.data import Mnist
 from training.metrics import accuracy, confusion_matrix, per_class_accuracy
 
@@ -29,8 +28,8 @@ class FinetuneConfig:
     """How a fine-tune runs: a few epochs at a low learning rate over website data plus MNIST replay."""
 
     epochs: int = 6
-    keras_learning_rate: float = 2e-4
-    numpy_learning_rate: float = 1e-4
+    # The first epoch's learning rate, by framework.
+    learning_rates: Mapping[str, float] = field(default_factory=lambda: {"tensorflow": 2e-4, "numpy": 1e-4})
     # Each epoch's rate falls geometrically to this share of the first: the last epochs settle the weights.
     final_learning_rate_share: float = 0.01
     batch_size: int = 64
@@ -80,59 +79,6 @@ def promotion_decision(before: dict[str, float], after: dict[str, float], margin
     return True, f"holdout {holdout_gain:+.2f} points, MNIST {-mnist_drop:+.2f} points"
 
 
-class _Trainer:
-    """One epoch at a time over a Keras or NumPy model."""
-
-    def __init__(self, name: str, version: int, config: FinetuneConfig) -> None:
-        directory = registry.artifact_dir(name, version)
-        self.card = registry.read_card(name, version)
-        self.framework = self.card["framework"]
-        self.config = config
-        if self.framework == "numpy":
-            from training.numpy_trainer import Adam
-
-            self.net = NumpyNet.load(directory / NUMPY_FILE)
-            self.optimiser = Adam(learning_rate=config.numpy_learning_rate)
-        else:
-            import keras
-
-            keras.utils.set_random_seed(config.seed)
-            self.model = keras.saving.load_model(directory / KERAS_FILE, compile=False)
-            self.model.compile(
-                optimizer=keras.optimizers.Adam(config.keras_learning_rate),
-                loss="sparse_categorical_crossentropy",
-            )
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        if self.framework == "numpy":
-            return self.net.predict(x)
-        return self.model.predict(x, batch_size=1000, verbose=0)
-
-    def set_learning_rate_share(self, share: float) -> None:
-        """Scale the learning rate to `share` of the configured one."""
-        if self.framework == "numpy":
-            self.optimiser.learning_rate = self.config.numpy_learning_rate * share
-        else:
-            self.model.optimizer.learning_rate.assign(self.config.keras_learning_rate * share)
-
-    def epoch(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
-        if self.framework == "numpy":
-            from training.numpy_trainer import numpy_epoch
-
-            numpy_epoch(self.net, self.optimiser, x, y, batch_size=self.config.batch_size, rng=rng, progress=False)
-        else:
-            self.model.fit(x, y, batch_size=self.config.batch_size, epochs=1, shuffle=True, verbose=0)
-
-    def save(self, directory: Any) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        if self.framework == "numpy":
-            self.net.save(directory / NUMPY_FILE)
-        else:
-            from training.architectures import save_for_serving
-
-            save_for_serving(self.model, directory / KERAS_FILE)
-
-
 def finetune(
     name: str,
     *,
@@ -147,8 +93,11 @@ def finetune(
     """Fine-tune `name` v`base_version` into v`new_version`, evaluating before, during and after."""
     started = time.perf_counter()
     rng = np.random.default_rng(config.seed)
-    trainer = _Trainer(name, base_version, config)
-    before = evaluate(trainer.predict, holdout, mnist)
+    parent_card = registry.read_card(name, base_version)
+    framework = parent_card["framework"]
+    backend = backend_class(framework).load(registry.artifact_dir(name, base_version), seed=config.seed)
+    learning_rate = config.learning_rates[framework]
+    before = evaluate(backend.predict, holdout, mnist)
     history = [
         {
             "step": 0,
@@ -161,9 +110,11 @@ def finetune(
         replay = rng.choice(len(mnist.x_train), size=replay_count, replace=False)
         x = np.concatenate([train.x, mnist.x_train[replay]])
         y = np.concatenate([train.y, mnist.y_train[replay]])
-        trainer.set_learning_rate_share(config.final_learning_rate_share ** ((epoch - 1) / max(1, config.epochs - 1)))
-        trainer.epoch(augment(x, y, config.augmentation, rng), y, rng)
-        step = evaluate(trainer.predict, holdout, mnist)
+        share = config.final_learning_rate_share ** ((epoch - 1) / max(1, config.epochs - 1))
+        backend.set_learning_rate(learning_rate * share)
+        images = augment(x, y, config.augmentation, rng)
+        backend.epoch(images, y, batch_size=config.batch_size, rng=rng, progress=False)
+        step = evaluate(backend.predict, holdout, mnist)
         history.append(
             {
                 "step": epoch,
@@ -173,19 +124,18 @@ def finetune(
         )
         if progress is not None:
             progress(epoch, config.epochs, history[-1])
-    after = evaluate(trainer.predict, holdout, mnist)
-    directory = registry.model_dir() / name / str(new_version)
-    trainer.save(directory)
+    after = evaluate(backend.predict, holdout, mnist)
+    backend.save(registry.artifact_dir(name, new_version))
     seconds = time.perf_counter() - started
     card = build_card(
         name=name,
         version=new_version,
         parent=base_version,
-        title=trainer.card["title"],
-        framework=trainer.framework,
-        description=trainer.card["description"],
-        architecture=trainer.card["architecture"],
-        parameters=trainer.card["parameters"],
+        title=parent_card["title"],
+        framework=framework,
+        description=parent_card["description"],
+        architecture=parent_card["architecture"],
+        parameters=parent_card["parameters"],
         metrics={
             "mnist_test_accuracy": after["mnist_test_accuracy"],
             "holdout_accuracy": after["holdout_accuracy"],
@@ -197,7 +147,7 @@ def finetune(
             "kind": "fine-tune",
             "epochs": config.epochs,
             "batch_size": config.batch_size,
-            "learning_rate": config.numpy_learning_rate if trainer.framework == "numpy" else config.keras_learning_rate,
+            "learning_rate": learning_rate,
             "replay_ratio": config.replay_ratio,
             "augmentation": config.augmentation.describe(),
             "seed": config.seed,
@@ -211,5 +161,5 @@ def finetune(
             "checksums_sha256": mnist.checksums,
         },
     )
-    write_card(directory, card)
+    registry.write_card(name, new_version, card)
     return FinetuneResult(version=new_version, card=card, before=before, after=after, history=history)

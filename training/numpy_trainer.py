@@ -8,7 +8,6 @@ import numpy as np
 from tqdm import tqdm
 
 from inference.numpy_net import NumpyNet, Params
-from training.augment import Augmentation, augment
 
 
 @dataclass
@@ -61,37 +60,3 @@ def numpy_epoch(
         total += net.loss(probabilities, labels[index]) * len(index)
         optimiser.update(net.params, net.backward(cache, labels[index]))
     return total / len(order)
-
-
-def train_numpy_net(
-    net: NumpyNet,
-    images: np.ndarray,
-    labels: np.ndarray,
-    *,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    final_learning_rate: float,
-    augmentation: Augmentation,
-    seed: int,
-    progress: bool = True,
-) -> list[float]:
-    """Train in place with Adam and an exponentially decaying learning rate; returns epoch losses."""
-    rng = np.random.default_rng(seed)
-    optimiser = Adam(learning_rate=learning_rate)
-    decay = (final_learning_rate / learning_rate) ** (1 / max(1, epochs - 1))
-    losses = []
-    for epoch in range(epochs):
-        optimiser.learning_rate = learning_rate * decay**epoch
-        loss = numpy_epoch(
-            net,
-            optimiser,
-            augment(images, labels, augmentation, rng),
-            labels,
-            batch_size=batch_size,
-            rng=rng,
-            description=f"numpy epoch {epoch + 1}/{epochs}",
-            progress=progress,
-        )
-        losses.append(loss)
-    return losses

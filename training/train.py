@@ -9,7 +9,6 @@ import argparse
 import os
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,9 @@ from typing import Any
 import numpy as np
 
 from inference import registry
-from inference.models import KERAS_FILE, NUMPY_FILE
-from inference.numpy_net import NumpyNet
-from training.augment import Augmentation
-from training.cards import build_card, write_card
+from training.augment import Augmentation, augment
+from training.backends import Decay, backend_class
+from training.cards import build_card
 from training.data import Mnist, load_mnist
 from training.metrics import accuracy
 from training.settings import hwd1000_dir
@@ -68,61 +66,6 @@ RECIPES = {
         final_learning_rate=1e-5,
     ),
 }
-NUMPY_SIZES = (784, 512, 256, 10)
-
-
-def _train_keras(
-    name: str, recipe: Recipe, mnist: Mnist, epochs: int, augmentation: Augmentation, seed: int
-) -> tuple[Any, list[str], int]:
-    import keras
-
-    from training.architectures import BUILDERS, describe
-    from training.augment import augment
-
-    keras.utils.set_random_seed(seed)
-    model = BUILDERS[name]()
-    steps = epochs * int(np.ceil(len(mnist.x_train) / recipe.batch_size))
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        recipe.learning_rate, steps, recipe.final_learning_rate / recipe.learning_rate
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    rng = np.random.default_rng(seed)
-    for epoch in range(epochs):
-        print(f"{name} epoch {epoch + 1}/{epochs}", flush=True)
-        model.fit(
-            augment(mnist.x_train, mnist.y_train, augmentation, rng),
-            mnist.y_train,
-            batch_size=recipe.batch_size,
-            epochs=1,
-            shuffle=True,
-            verbose=2 if os.environ.get("CI") else 1,
-        )
-    return model, describe(model), model.count_params()
-
-
-def _train_numpy(
-    recipe: Recipe, mnist: Mnist, epochs: int, augmentation: Augmentation, seed: int
-) -> tuple[NumpyNet, list[str], int]:
-    from training.numpy_trainer import train_numpy_net
-
-    net = NumpyNet.initialise(NUMPY_SIZES, seed)
-    train_numpy_net(
-        net,
-        mnist.x_train,
-        mnist.y_train,
-        epochs=epochs,
-        batch_size=recipe.batch_size,
-        learning_rate=recipe.learning_rate,
-        final_learning_rate=recipe.final_learning_rate,
-        augmentation=augmentation,
-        seed=seed,
-    )
-    layers = [f"Dense({n}, relu)" for n in NUMPY_SIZES[1:-1]] + ["Dense(10, softmax)"]
-    return net, layers, net.parameter_count
 
 
 def _next_version(name: str) -> int:
@@ -146,37 +89,35 @@ def train_model(
     if limit:
         mnist = Mnist(mnist.x_train[:limit], mnist.y_train[:limit], mnist.x_test, mnist.y_test, mnist.checksums)
     version = version or _next_version(name)
-    directory = registry.model_dir() / name / str(version)
+    directory = registry.artifact_dir(name, version)
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     started = time.perf_counter()
-    predict: Callable[[np.ndarray], np.ndarray]
-    if recipe.framework == "numpy":
-        model, layers, parameters = _train_numpy(recipe, mnist, epochs, augmentation, seed)
-        model.save(directory / NUMPY_FILE)
-        predict = model.predict
-    else:
-        from training.architectures import save_for_serving
-
-        model, layers, parameters = _train_keras(name, recipe, mnist, epochs, augmentation, seed)
-        save_for_serving(model, directory / KERAS_FILE)
-        predict = lambda x: model.predict(x, batch_size=1000, verbose=0)  # noqa: E731
+    backend = backend_class(recipe.framework).build(name, seed=seed)
+    batches = int(np.ceil(len(mnist.x_train) / recipe.batch_size))
+    backend.set_learning_rate(Decay(recipe.learning_rate, recipe.final_learning_rate, epochs, batches))
+    rng = np.random.default_rng(seed)
+    for epoch in range(epochs):
+        print(f"{name} epoch {epoch + 1}/{epochs}", flush=True)
+        images = augment(mnist.x_train, mnist.y_train, augmentation, rng)
+        backend.epoch(images, mnist.y_train, batch_size=recipe.batch_size, rng=rng, progress=True)
+    backend.save(directory)
     seconds = time.perf_counter() - started
-    metrics = {"mnist_test_accuracy": accuracy(predict(mnist.x_test), mnist.y_test)}
+    metrics = {"mnist_test_accuracy": accuracy(backend.predict(mnist.x_test), mnist.y_test)}
     if hwd1000_dir() is not None:
         from training.evaluate import website_set
 
         hwd = website_set("hwd1000", "standard", "ours")
-        metrics["hwd1000_accuracy"] = accuracy(predict(hwd.x), hwd.y)
+        metrics["hwd1000_accuracy"] = accuracy(backend.predict(hwd.x), hwd.y)
     card = build_card(
         name=name,
         version=version,
         title=recipe.title,
         framework=recipe.framework,
         description=recipe.description,
-        architecture=layers,
-        parameters=int(parameters),
+        architecture=backend.architecture,
+        parameters=backend.parameter_count,
         metrics=metrics,
         training={
             "epochs": epochs,
@@ -195,7 +136,7 @@ def train_model(
             "checksums_sha256": mnist.checksums,
         },
     )
-    write_card(directory, card)
+    registry.write_card(name, version, card)
     print(f"{name} v{version}: {metrics} in {seconds:.0f} s -> {directory}", flush=True)
     return card
 

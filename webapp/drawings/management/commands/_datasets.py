@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from inference.images import ink_box, place_strokes
 from inference.preprocess import INK_THRESHOLD, ink_from_image, open_image
 from inference.strokes import CANVAS_SIZE, HEIGHT_FRACTION, render_strokes, to_png_bytes
 from webapp.drawings.services import DrawingImport
@@ -42,11 +43,10 @@ def on_canvas(data: bytes, *, canvas_size: int = CANVAS_SIZE, height_fraction: f
     if max(image.size) * 2 > canvas_size:
         return data
     ink = ink_from_image(image)
-    mask = ink > INK_THRESHOLD
-    if not mask.any():
+    box = ink_box(ink, INK_THRESHOLD)
+    if box is None:
         return data
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = box.crop(ink)
     height, width = crop.shape
     scale = min(canvas_size * height_fraction / height, canvas_size * MAX_WIDTH_FRACTION / width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -102,14 +102,8 @@ def canvas_strokes(
     height_fraction: float = HEIGHT_FRACTION,
 ) -> list[list[list[float]]]:
     """Normalised strokes in canvas pixels, placed as `render_strokes` draws them (what the page records)."""
-    xs = [p[0] for stroke in strokes for p in stroke]
-    ys = [p[1] for stroke in strokes for p in stroke]
-    scale = canvas_size * height_fraction / max(max(ys) - min(ys), 1e-6)
-    offset_x = canvas_size / 2 - (max(xs) + min(xs)) / 2 * scale
-    offset_y = canvas_size / 2 - (max(ys) + min(ys)) / 2 * scale
-    return [
-        [[round(p[0] * scale + offset_x, 1), round(p[1] * scale + offset_y, 1)] for p in stroke] for stroke in strokes
-    ]
+    placed = place_strokes(strokes, canvas_size=canvas_size, height_fraction=height_fraction)
+    return [[[round(x, 1), round(y, 1)] for x, y in stroke] for stroke in placed]
 
 
 def export_records(path: Path) -> Iterator[DrawingImport]:
