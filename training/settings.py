@@ -12,7 +12,7 @@ def _directory(variable: str) -> Path | None:
 
 
 def mnist_dir() -> Path | None:
-    """Directory with the four MNIST IDX .gz files (`MNIST_DIR`); None means Keras' download."""
+    """Directory with the four MNIST IDX .gz files (`MNIST_DIR`); None if it is not set (nothing is downloaded)."""
     return _directory("MNIST_DIR")
 
 

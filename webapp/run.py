@@ -1,11 +1,13 @@
-"""Start the whole site on one machine: Redis (if none is configured), migrations, a Celery worker
-with its beat, and gunicorn. `python -m webapp.run` (what `make run` calls)."""
+"""Start the whole site on one machine and keep it running: `python -m webapp.run` (`make run`).
+
+The checkout's own Redis (if no REDIS_URL is configured), migrations, a prediction worker, a training
+worker, one beat and gunicorn, each supervised: a process that dies is restarted with backoff.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,51 +16,53 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s: %(levelname)s/run] %(message)s")
+    import subprocess
+
     from django.conf import settings
 
-    from webapp.core.embedded_redis import ensure_redis
+    from webapp.core.embedded_redis import redis_answers, server_command, wait_for_redis
+    from webapp.supervisor import Service, Supervisor
 
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
-    children: list[subprocess.Popen[bytes]] = []
-    if "REDIS_URL" not in os.environ:
-        started = ensure_redis(settings.REDIS_URL, settings.VAR_DIR / "redis")
-        if started is not None:
-            children.append(started)
+    python = sys.executable
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
-    manage = [sys.executable, str(ROOT / "manage.py")]
+    services: list[Service] = []
+    if "REDIS_URL" not in os.environ and not redis_answers(settings.REDIS_URL):
+        redis_service = Service("redis", server_command(settings.REDIS_URL, settings.VAR_DIR / "redis"), ROOT)
+        redis_service.start()
+        if not wait_for_redis(settings.REDIS_URL, process=redis_service.process):
+            raise RuntimeError(f"The embedded Redis server did not start at {settings.REDIS_URL}.")
+        services.append(redis_service)
+    manage = [python, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], check=True)
     subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], check=True)
-    celery = [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--loglevel=INFO"]
+    celery = [python, "-m", "celery", "-A", "worker.app", "worker", "--loglevel=INFO"]
     # One thread per process for TensorFlow and NumPy's BLAS: the pool's processes already use every core.
     worker_env = {"INFERENCE_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", **os.environ}
-    # Predictions: one prefork child per core, plus the beat that re-enqueues stranded drawings.
-    children.append(
-        subprocess.Popen(
-            [
-                *celery,
-                "--queues=predict",
-                "--hostname=predict@%h",
-                f"--concurrency={os.environ.get('WORKER_CONCURRENCY', '2')}",
-                "--beat",
-                f"--schedule={settings.VAR_DIR / 'celerybeat-schedule'}",
-            ],
-            cwd=ROOT,
-            env=worker_env,
-        )
-    )
-    # Fine-tuning: its own worker and queue, one job at a time, so it never delays a prediction.
-    children.append(
-        subprocess.Popen(
+    concurrency = os.environ.get("WORKER_CONCURRENCY", "2")
+    services += [
+        # Predictions: one prefork child per core.
+        Service(
+            "predict-worker",
+            [*celery, "--queues=predict", "--hostname=predict@%h", f"--concurrency={concurrency}"],
+            ROOT,
+            worker_env,
+        ),
+        # Fine-tuning: its own worker and queue, one job at a time, so it never delays a prediction.
+        Service(
+            "training-worker",
             [*celery, "--queues=training", "--hostname=training@%h", "--concurrency=1"],
-            cwd=ROOT,
-            env={**worker_env, "WORKER_PRELOAD_MODELS": "false"},
-        )
-    )
-    children.append(
-        subprocess.Popen(
+            ROOT,
+            {**worker_env, "WORKER_PRELOAD_MODELS": "false"},
+        ),
+        # The requeue sweep's scheduler: its own process, one at a time (a Redis lock).
+        Service("beat", [python, "-m", "worker.beat", str(settings.VAR_DIR / "celerybeat-schedule")], ROOT),
+        Service(
+            "web",
             [
-                sys.executable,
+                python,
                 "-m",
                 "gunicorn",
                 "webapp.wsgi:application",
@@ -71,20 +75,13 @@ def main() -> int:
                 "--threads",
                 os.environ.get("WEB_THREADS", "32"),
             ],
-            cwd=ROOT,
-        )
-    )
+            ROOT,
+        ),
+    ]
+    supervisor = Supervisor(services)
+    supervisor.start()
     print(f"\nInkwell is running at http://{host}:{port}/  (Ctrl-C stops it)\n", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        children[-1].wait()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        for child in reversed(children):
-            child.terminate()
-        for child in children:
-            child.wait(20)
+    supervisor.run_until_stopped()
     return 0
 
 

