@@ -184,7 +184,7 @@ def wait_for_http(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"Nothing answered at {url}")
 
 
-def start_web_server(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def start_web_server(env: dict[str, str], port: int, log_path: Path, threads: int = 4) -> subprocess.Popen[bytes]:
     """The site under gunicorn, as production runs it, on the given port."""
     log = open(log_path, "ab")
     process = subprocess.Popen(
@@ -198,7 +198,7 @@ def start_web_server(env: dict[str, str], port: int, log_path: Path) -> subproce
             "--workers",
             "1",
             "--threads",
-            "4",
+            str(threads),
             "--worker-class",
             "gthread",
         ],

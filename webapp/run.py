@@ -28,6 +28,9 @@ def main() -> int:
     port = os.environ.get("PORT", "8000")
     python = sys.executable
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # Metrics files of an earlier run's processes would be added to this run's.
+    for stale in settings.METRICS_DIR.glob("*.db"):
+        stale.unlink()
     services: list[Service] = []
     if "REDIS_URL" not in os.environ and not redis_answers(settings.REDIS_URL):
         redis_service = Service("redis", server_command(settings.REDIS_URL, settings.VAR_DIR / "redis"), ROOT)

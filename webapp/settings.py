@@ -3,6 +3,7 @@ run on a fresh machine (SQLite in var/, the embedded Redis that `webapp.core.emb
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -69,6 +70,17 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'inkwell.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+# A connection that a database restart or pg_terminate_backend broke is replaced before it is used.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.int("DB_POOL_MAX_SIZE", default=20):
+    # A bounded pool per process (psycopg_pool) instead of a connection per thread: long polls give
+    # theirs back while they wait, so hundreds of them hold a few connections, never the server's all.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django requires it with a pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
+        "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=10),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)  # the default SQLite file lives here on a fresh clone
     # The worker is another process: tests need a file database both can open, and concurrent
@@ -110,6 +122,11 @@ WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 
 # Without REDIS_URL, the checkout's own embedded server on a unix socket in var/redis/ (webapp.run starts it).
+# Prometheus metrics: every web and worker process writes its own files here, /metrics adds them up.
+# It must be set before prometheus-client is imported, so it is set here, in the environment.
+METRICS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics")))
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+
 REDIS_URL = env("REDIS_URL", default=embedded_redis_url(VAR_DIR / "redis"))
 
 REST_FRAMEWORK = {

@@ -15,7 +15,6 @@ import threading
 import time
 
 import redis
-from redis.exceptions import LockError
 
 from webapp.celery import app
 from webapp.core.redis_connection import redis_client
@@ -32,14 +31,15 @@ def _renew_forever(lock: redis.lock.Lock) -> None:
         time.sleep(RENEW_SECONDS)
         try:
             lock.extend(LOCK_SECONDS, replace_ttl=True)
-        except (LockError, redis.RedisError) as exc:
+        except Exception as exc:  # LockError, RedisError, anything: never run unsure of the lock
             logger.error("Lost the beat lock (%s): exiting so that two beats never run", exc)
             os._exit(3)
 
 
 def lock_acquire() -> redis.lock.Lock:
     """Wait until this process holds the beat lock."""
-    lock = redis_client().lock(LOCK_NAME, timeout=LOCK_SECONDS, blocking=False)
+    # Not thread-local: the renewing thread must see the token that the main thread acquired.
+    lock = redis_client().lock(LOCK_NAME, timeout=LOCK_SECONDS, blocking=False, thread_local=False)
     announced = False
     while True:
         try:

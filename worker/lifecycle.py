@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from celery.signals import worker_process_init, worker_process_shutdown, worker_ready, worker_shutdown
 from django.conf import settings
 
 from inference import registry
-from webapp.core import heartbeats
+from webapp.core import heartbeats, metrics
 from webapp.core.serving import active_version
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,9 @@ def load_models_after_fork(**_: object) -> None:
     then beat every few seconds with the models it holds."""
     if settings.WORKER_PRELOAD_MODELS:
         for name in registry.MODEL_NAMES:
-            registry.get_model(name, active_version(name))
+            began = time.perf_counter()
+            model = registry.get_model(name, active_version(name))
+            metrics.MODEL_LOAD.labels(name, str(model.version)).observe(time.perf_counter() - began)
     heartbeats.heartbeats_start(kind="process", name=heartbeats.process_key(), payload=_loaded_models)
 
 

@@ -41,6 +41,10 @@ def test_a_second_beat_stands_by_and_takes_over_when_the_first_is_killed(worker_
         wait_for_line(first_log, "Beat lock acquired")
         second, second_log = start_beat(worker_env, tmp_path, "second")
         wait_for_line(second_log, "standing by")
+        # The first keeps renewing its lock: after more than a lifetime of the lock, the second still waits.
+        time.sleep(20)
+        assert first.poll() is None, first_log.read_text()[-2000:]
+        assert "Lost the beat lock" not in first_log.read_text()
         assert "Beat lock acquired" not in second_log.read_text()
         assert "Scheduler: Sending" not in second_log.read_text()
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import psycopg
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -17,6 +20,8 @@ from inference.errors import (
     UnsupportedFormat,
 )
 
+logger = logging.getLogger(__name__)
+
 
 class ApiError(Exception):
     """An application error with a stable code, an HTTP status and optionally the field at fault."""
@@ -28,7 +33,7 @@ class ApiError(Exception):
 
 class StorageUnavailable(ApiError):
     def __init__(self) -> None:
-        super().__init__("storage_unavailable", "The drawing could not be stored; try again shortly.", status_code=503)
+        super().__init__("storage_unavailable", "Storage is unavailable; try again shortly.", status_code=503)
 
 
 INFERENCE_STATUS: dict[type[InferenceError], int] = {
@@ -69,10 +74,22 @@ def _first_validation_error(detail: Any, prefix: str | None = None) -> tuple[str
     return None, str(getattr(detail, "code", "invalid")), str(detail)
 
 
+# Errors of an unreachable or restarting database (terminated connection, too many clients, pool
+# exhausted): the client may retry; nothing of the database's own text reaches it.
+TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError)
+RETRY_AFTER_SECONDS = 5
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Translate application, inference and DRF exceptions into the one error shape."""
+    if isinstance(exc, TRANSIENT_DATABASE_ERRORS):
+        logger.warning("Database unavailable: %s", exc)
+        exc = StorageUnavailable()
     if isinstance(exc, ApiError):
-        return error_response(exc.code, exc.message, exc.status_code, exc.field)
+        answer = error_response(exc.code, exc.message, exc.status_code, exc.field)
+        if isinstance(exc, StorageUnavailable):
+            answer["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return answer
     if isinstance(exc, InferenceError):
         status_code = INFERENCE_STATUS.get(type(exc), 400)
         return error_response(exc.code, exc.message, status_code, INFERENCE_FIELD.get(type(exc), "image"))

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import redis
 from django.conf import settings
+from django.db import connection
 from django.db.models import Case, Count, F, FloatField, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from PIL import Image
@@ -35,6 +36,12 @@ def drawing_get(*, drawing_id: str | uuid.UUID) -> Drawing:
     return drawing
 
 
+def _database_connection_release() -> None:
+    """Give the database connection back (to the pool) before a long wait; the next query takes one again."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 def drawing_get_when_finished(*, drawing_id: str | uuid.UUID, wait_seconds: float) -> Drawing:
     """Long poll: the drawing as soon as it is finished, or as it stands after `wait_seconds`."""
     drawing = drawing_get(drawing_id=drawing_id)
@@ -46,6 +53,8 @@ def drawing_get_when_finished(*, drawing_id: str | uuid.UUID, wait_seconds: floa
         return drawing
     with waiter:
         drawing = drawing_get(drawing_id=drawing_id)  # it may have finished before we subscribed
+        if not drawing.is_finished:
+            _database_connection_release()
         try:
             finished = not drawing.is_finished and waiter.wait(wait_seconds)
         except redis.RedisError:  # the connection dropped mid-wait: answer with the row as it stands

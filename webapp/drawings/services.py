@@ -18,7 +18,7 @@ from django.utils import timezone
 from inference import registry
 from inference.errors import BlankDrawing, InferenceError
 from inference.preprocess import INK_THRESHOLD, ink_from_image, open_image, preprocess
-from webapp.core import heartbeats
+from webapp.core import heartbeats, metrics
 from webapp.core.redis_connection import redis_client
 from webapp.core.serving import active_version
 from webapp.drawings.models import Drawing, LabelSource, Source, Status
@@ -72,6 +72,7 @@ def drawing_create(
             excluded_from_training=excluded_from_training,
         )
         transaction.on_commit(lambda: drawing_enqueue(drawing_id=str(drawing.id)))
+    metrics.DRAWINGS_SUBMITTED.labels(model_name).inc()
     return drawing
 
 
@@ -142,6 +143,14 @@ def _drawing_finish(drawing: Drawing) -> Drawing:
     drawing.total_ms = _milliseconds(drawing.created_at, drawing.finished_at)
     # Only the job's own fields: a label given while the job ran must survive.
     drawing.save(update_fields=JOB_RESULT_FIELDS)
+    metrics.job_observe(
+        model=drawing.model_name,
+        version=drawing.model_version,
+        status=drawing.status,
+        error_code=drawing.error_code,
+        queue_ms=drawing.queue_ms,
+        total_ms=drawing.total_ms,
+    )
     drawing_finished_notify(drawing_id=str(drawing.id))
     return drawing
 

@@ -2,21 +2,50 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
+from typing import Any
+
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import MaxRetriesExceededError, SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError, close_old_connections
 
 from webapp.drawings.services import drawing_fail, drawing_predict, drawings_requeue_stale
 
+logger = logging.getLogger(__name__)
 
-@shared_task
-def drawing_predict_task(drawing_id: str) -> None:
+# A database that drops connections, refuses new ones, or aborts a transaction (serialization
+# failure, deadlock) is retried: such a failure lies in the service, never in the drawing.
+TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
+MAX_DATABASE_RETRIES = 6
+
+
+def retry_countdown(retries: int) -> float:
+    """Seconds before the next attempt: 0.5, 1, 2, 4, 8, then 10 at most."""
+    return float(min(0.5 * 2**retries, 10.0))
+
+
+@shared_task(bind=True, max_retries=MAX_DATABASE_RETRIES)
+def drawing_predict_task(self: Any, drawing_id: str) -> None:
     """Preprocess the drawing, run its model, store the answer."""
     try:
         drawing_predict(drawing_id=drawing_id)
+    except TRANSIENT_DATABASE_ERRORS as exc:
+        close_old_connections()  # the broken connection is replaced on the next query
+        try:
+            raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries))
+        except MaxRetriesExceededError:
+            # The row keeps its state; the requeue sweep takes the drawing again later.
+            logger.error("Database unavailable for drawing %s after %d retries", drawing_id, self.max_retries)
     except SoftTimeLimitExceeded:
         drawing_fail(drawing_id=drawing_id, code="timeout", message="The prediction took too long.")
-    except Exception as exc:
-        drawing_fail(drawing_id=drawing_id, code="internal_error", message=f"Prediction failed: {exc}")
+    except Exception:
+        # The client learns only that it failed and the reference; the log has the traceback.
+        reference = uuid.uuid4().hex[:12]
+        logger.exception("Prediction of drawing %s failed (reference %s)", drawing_id, reference)
+        drawing_fail(
+            drawing_id=drawing_id, code="internal_error", message=f"The prediction failed (reference {reference})."
+        )
         raise
 
 

@@ -1,0 +1,70 @@
+"""Prometheus metrics of web and worker processes, gathered at /metrics.
+
+Every process writes its own files to `PROMETHEUS_MULTIPROC_DIR` (prometheus-client's multiprocess
+mode, which Celery's prefork children and gunicorn's workers need); /metrics adds them up, plus what is
+read when scraped: queue depth and live workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from webapp.core import heartbeats
+from webapp.core.redis_connection import redis_client
+
+# Seconds: a drawing takes milliseconds when the queue is empty, seconds when it is not.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+QUEUES = ("predict", "training")
+
+DRAWINGS_SUBMITTED = Counter("inkwell_drawings_submitted", "Drawings stored and enqueued", ["model"])
+JOBS = Counter("inkwell_jobs", "Finished prediction jobs", ["model", "version", "status", "error_code"])
+SUBMIT_TO_DONE = Histogram(
+    "inkwell_job_submit_to_done_seconds", "From the submit to the stored answer", ["model"], buckets=LATENCY_BUCKETS
+)
+QUEUE_WAIT = Histogram(
+    "inkwell_job_queue_wait_seconds", "From the submit to a worker taking the job", ["model"], buckets=LATENCY_BUCKETS
+)
+MODEL_LOAD = Histogram(
+    "inkwell_model_load_seconds", "Loading a model version in a worker process", ["model", "version"]
+)
+
+
+def job_observe(*, model: str, version: int | None, status: str, error_code: str, queue_ms: Any, total_ms: Any) -> None:
+    """Count a finished job and its latencies."""
+    JOBS.labels(model, str(version or ""), status, error_code or "").inc()
+    if total_ms is not None:
+        SUBMIT_TO_DONE.labels(model).observe(total_ms / 1000)
+    if queue_ms is not None:
+        QUEUE_WAIT.labels(model).observe(queue_ms / 1000)
+
+
+class ServiceCollector(Collector):
+    """Figures read when scraped: messages waiting in each queue, live workers by queue."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        depth = GaugeMetricFamily("inkwell_queue_depth", "Messages waiting in a queue", labels=["queue"])
+        workers = GaugeMetricFamily("inkwell_live_workers", "Workers whose heartbeat is fresh", labels=["queue"])
+        try:
+            client = redis_client()
+            consumers = heartbeats.alive("consumer")
+            for queue in QUEUES:
+                depth.add_metric([queue], float(client.llen(queue)))  # type: ignore[arg-type]
+                workers.add_metric([queue], float(sum(queue in queues for queues in consumers.values())))
+        except redis.RedisError:
+            pass  # the broker is down: no figures rather than wrong ones
+        yield depth
+        yield workers
+
+
+def metrics_exposition() -> bytes:
+    """The text exposition of every process's metrics and the scrape-time figures."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(ServiceCollector())
+    return generate_latest(registry)
