@@ -15,7 +15,7 @@ from django.conf import settings
 from inference import registry
 from webapp.core.health import LOADED_KEY_PREFIX
 from webapp.core.redis_connection import redis_client
-from webapp.core.serving import active_version
+from webapp.core.serving import serving_model
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +39,12 @@ def _report_loaded_models() -> None:
 
 @worker_process_init.connect
 def load_models_after_fork(**_: object) -> None:
-    """Load the active version of every model in this pool child (after the fork, never before)."""
+    """Load the active version of every model in this pool child (after the fork, never before), fetching
+    its files into this machine's MODEL_DIR first if they are not there."""
     if not settings.WORKER_PRELOAD_MODELS:
         return
     for name in registry.MODEL_NAMES:
-        registry.get_model(name, active_version(name))
+        serving_model(name)
     _report_loaded_models()
 
 
