@@ -116,6 +116,17 @@ def test_finetune_with_too_few_labelled_drawings_refuses_with_a_clear_message(mo
         call_command("finetune", "--model", "numpy")
 
 
+def test_finetune_without_mnist_refuses_instead_of_downloading_it(model_dir, monkeypatch, tmp_path):
+    labelled_drawings(100)
+    monkeypatch.delenv("MNIST_DIR")
+    with pytest.raises(FinetuneRefused, match="set MNIST_DIR"):
+        model_version_finetune(model_name="numpy", started_by="test")
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "empty"))
+    with pytest.raises(FinetuneRefused, match="never downloads"):
+        model_version_finetune(model_name="numpy", started_by="test")
+    assert not ModelVersion.objects.filter(model_name="numpy", version=2).exists()
+
+
 def test_finetune_writes_a_new_version_with_metrics(model_dir):
     labelled_drawings(400)
     record = model_version_finetune(model_name="numpy", started_by="test")

@@ -14,6 +14,8 @@ from django.db import transaction
 
 from inference import registry
 from inference.errors import UnknownModel
+from training import settings as training_settings
+from training.data import MNIST_FILES
 from webapp.core.redis_connection import redis_client
 from webapp.drawings.selectors import training_drawings, training_writer_keys
 from webapp.modelversions.artifacts import model_artifact_fetch, model_artifact_store
@@ -187,7 +189,13 @@ def model_version_finetune(*, model_name: str, started_by: str, epochs: int | No
 
 
 def _finetune_collect() -> WebsiteData:
-    """The labelled drawings split by writer, or FinetuneRefused if there are too few."""
+    """The labelled drawings split by writer, or FinetuneRefused if there are too few (or no MNIST)."""
+    mnist_dir = training_settings.mnist_dir()
+    if mnist_dir is None or not all((mnist_dir / name).is_file() for name in MNIST_FILES.values()):
+        raise FinetuneRefused(
+            f"Fine-tuning replays MNIST and never downloads it: set MNIST_DIR to a directory with "
+            f"{', '.join(MNIST_FILES.values())} (now {mnist_dir or 'unset'})."
+        )
     data = website_data_collect(holdout_fraction=settings.FINETUNE_HOLDOUT_FRACTION, seed=settings.FINETUNE_SEED)
     minimum = settings.FINETUNE_MIN_DRAWINGS
     if len(data.train_y) < minimum or len(data.holdout_y) < max(10, minimum // 5):
