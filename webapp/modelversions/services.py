@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # training (TensorFlow) is imported only when a fine-tune run
 
 
 class FinetuneRefused(Exception):
-    """A fine-tune cannot start (too little data, one already running); the message says why."""
+    """A fine-tune cannot start (too little data, no MNIST, one already running); the message says why."""
 
 
 # Versions whose files are final: only these are stored for workers to fetch.
