@@ -7,10 +7,11 @@ BIN := $(VENV)/bin
 
 .PHONY: run test install browser
 
-$(BIN)/.installed: requirements.txt
+# Runtime packages (requirements.txt, all the image installs) plus tests and tools (requirements-dev.txt).
+$(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 install: $(BIN)/.installed

@@ -40,6 +40,7 @@ def main() -> int:
         services.append(redis_service)
     manage = [python, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], check=True)
+    subprocess.run([*manage, "sync_models", "-v", "0"], check=True)
     subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], check=True)
     celery = [python, "-m", "celery", "-A", "worker.app", "worker", "--loglevel=INFO"]
     # One thread per process for TensorFlow and NumPy's BLAS: the pool's processes already use every core.

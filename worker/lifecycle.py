@@ -12,7 +12,7 @@ from django.conf import settings
 
 from inference import registry
 from webapp.core import heartbeats, metrics
-from webapp.core.serving import active_version
+from webapp.core.serving import serving_model
 
 logger = logging.getLogger(__name__)
 
@@ -24,11 +24,12 @@ def _loaded_models() -> list[str]:
 @worker_process_init.connect
 def load_models_after_fork(**_: object) -> None:
     """Load the active version of every model in this pool child (after the fork, never before),
-    then beat every few seconds with the models it holds."""
+    fetching its files into this machine's MODEL_DIR first if they are not there; then beat every few
+    seconds with the models it holds."""
     if settings.WORKER_PRELOAD_MODELS:
         for name in registry.MODEL_NAMES:
             began = time.perf_counter()
-            model = registry.get_model(name, active_version(name))
+            model = serving_model(name)
             metrics.MODEL_LOAD.labels(name, str(model.version)).observe(time.perf_counter() - began)
     heartbeats.heartbeats_start(kind="process", name=heartbeats.process_key(), payload=_loaded_models)
 

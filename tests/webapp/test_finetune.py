@@ -13,6 +13,7 @@ from django.contrib import admin as django_admin
 from django.core.management import CommandError, call_command
 
 from inference import registry
+from inference.artifacts import pack
 from inference.preprocess import preprocess
 from tests.conftest import start_worker
 from tests.factories import canvas_png, mnist
@@ -115,11 +116,23 @@ def test_finetune_with_too_few_labelled_drawings_refuses_with_a_clear_message(mo
         call_command("finetune", "--model", "numpy")
 
 
+def test_finetune_without_mnist_refuses_instead_of_downloading_it(model_dir, monkeypatch, tmp_path):
+    labelled_drawings(100)
+    monkeypatch.delenv("MNIST_DIR")
+    with pytest.raises(FinetuneRefused, match="set MNIST_DIR"):
+        model_version_finetune(model_name="numpy", started_by="test")
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "empty"))
+    with pytest.raises(FinetuneRefused, match="never downloads"):
+        model_version_finetune(model_name="numpy", started_by="test")
+    assert not ModelVersion.objects.filter(model_name="numpy", version=2).exists()
+
+
 def test_finetune_writes_a_new_version_with_metrics(model_dir):
     labelled_drawings(400)
     record = model_version_finetune(model_name="numpy", started_by="test")
     assert record.version == 2 and record.parent.version == 1
     assert (model_dir / "numpy" / "2" / "weights.npz").is_file()
+    assert record.stored_artifact.files == pack(model_dir / "numpy" / "2").files  # stored when recorded
     card = registry.read_card("numpy", 2)
     assert card["parent"] == 1 and card["training"]["kind"] == "fine-tune"
     for key in ("holdout_accuracy", "mnist_test_accuracy", "parent_holdout_accuracy", "holdout_per_class"):
@@ -211,7 +224,9 @@ def test_fine_tune_now_in_the_admin_runs_on_the_training_worker_and_shows_its_ou
     labelled_drawings(300)
     model_versions_sync()
     client.force_login(user_factory(username="trainer", superuser=True))
-    env = {**worker_env, "MODEL_DIR": str(model_dir), "FINETUNE_MIN_DRAWINGS": "60", "FINETUNE_EPOCHS": "1"}
+    # The trainer is another machine: it starts without models, fetches v1 and stores what it trains.
+    trainer_dir = tmp_path / "trainer-machine"
+    env = {**worker_env, "MODEL_DIR": str(trainer_dir), "FINETUNE_MIN_DRAWINGS": "60", "FINETUNE_EPOCHS": "1"}
     worker = start_worker(env, f"training{os.getpid()}", tmp_path, queues="training")
     try:
         base = ModelVersion.objects.get(model_name="numpy", version=1)
@@ -232,5 +247,8 @@ def test_fine_tune_now_in_the_admin_runs_on_the_training_worker_and_shows_its_ou
         worker.stop()
     assert record is not None and record.started_by == "trainer"
     assert record.status in {VersionStatus.PROMOTED, VersionStatus.REJECTED}
+    assert (trainer_dir / "numpy" / "1" / "weights.npz").is_file()
+    assert record.stored_artifact.files == pack(trainer_dir / "numpy" / "2").files
+    assert not (model_dir / "numpy" / "2").exists()
     page = client.get("/admin/modelversions/modelversion/").content.decode()
     assert "v1" in page and record.decision.split(":")[0] in page

@@ -1,18 +1,25 @@
-"""Which version of a model serves new jobs, without the drawings app importing modelversions.
+"""Which version of a model serves, and the loaded model of that version, without the drawings app
+importing modelversions.
 
-The modelversions app registers its selector here when Django starts (`ModelVersionsConfig.ready`);
-until then, or without that app, the newest artifact on disk serves.
+The modelversions app registers its selector and its artifact fetcher here when Django starts
+(`ModelVersionsConfig.ready`); until then, or without that app, the newest artifact on disk serves.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from inference import registry
+from inference.models import DigitModel
 
 VersionResolver = Callable[[str], int]
+ArtifactFetcher = Callable[[str, int], object]
 
 _resolver: VersionResolver = registry.latest_version
+_fetcher: ArtifactFetcher | None = None
+# (process, MODEL_DIR, model, version) whose files this process has fetched or checked.
+_checked: set[tuple[int, str, str, int]] = set()
 
 
 def active_version_resolver_set(resolver: VersionResolver) -> None:
@@ -21,6 +28,23 @@ def active_version_resolver_set(resolver: VersionResolver) -> None:
     _resolver = resolver
 
 
+def artifact_fetcher_set(fetcher: ArtifactFetcher) -> None:
+    """Make `fetcher(model_name, version)` put a version's checked files into MODEL_DIR before it loads."""
+    global _fetcher
+    _fetcher = fetcher
+
+
 def active_version(model_name: str) -> int:
     """The version of `model_name` that new jobs use."""
     return _resolver(model_name)
+
+
+def serving_model(model_name: str) -> DigitModel:
+    """The loaded model of the version that serves. The first time a process needs a version, its files
+    are fetched into this machine's MODEL_DIR (or, if already there, checked) before they are loaded."""
+    version = active_version(model_name)
+    key = (os.getpid(), str(registry.model_dir()), model_name, version)
+    if _fetcher is not None and key not in _checked:
+        _fetcher(model_name, version)
+        _checked.add(key)
+    return registry.get_model(model_name, version)

@@ -20,7 +20,7 @@ from inference.errors import BlankDrawing, InferenceError
 from inference.preprocess import INK_THRESHOLD, ink_from_image, open_image, preprocess
 from webapp.core import heartbeats, metrics
 from webapp.core.redis_connection import redis_client
-from webapp.core.serving import active_version
+from webapp.core.serving import serving_model
 from webapp.drawings.models import Drawing, LabelSource, Source, Status
 from webapp.drawings.notifications import drawing_finished_notify
 from webapp.drawings.queue import drawing_enqueue
@@ -95,7 +95,7 @@ def drawing_predict(*, drawing_id: str) -> Drawing | None:
         began = time.perf_counter()
         processed = preprocess(bytes(drawing.image))
         preprocessed = time.perf_counter()
-        model = registry.get_model(drawing.model_name, active_version(drawing.model_name))
+        model = serving_model(drawing.model_name)
         probabilities = model.predict(processed.pixels[None])[0]
         predicted = time.perf_counter()
     except InferenceError as exc:

@@ -1,4 +1,4 @@
-"""Versions of each model: where the artifact is, how it scored, which one serves."""
+"""Versions of each model: their stored artifact, how they scored, which one serves."""
 
 from __future__ import annotations
 
@@ -41,6 +41,22 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_name} v{self.version}{' (active)' if self.is_active else ''}"
+
+
+class ModelArtifact(models.Model):
+    """The files of one version (weights and card.json) as a zip in the database, so that a worker on any
+    machine can fetch them into its own MODEL_DIR and check them against `sha256` and `files` first."""
+
+    model_version = models.OneToOneField(ModelVersion, on_delete=models.CASCADE, related_name="stored_artifact")
+    archive = models.BinaryField(help_text="Zip of the version directory's files.")
+    sha256 = models.CharField(max_length=64, help_text="Checksum of the archive.")
+    files = models.JSONField(help_text="Checksum (sha256) of each file in the archive, by file name.")
+    size = models.PositiveBigIntegerField()
+    card = models.JSONField(help_text="The card.json in the archive, readable without fetching it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.model_version.model_name} v{self.model_version.version} ({self.size} bytes)"
 
 
 class HoldoutWriter(models.Model):

@@ -13,49 +13,76 @@ from django.conf import settings
 from django.db import transaction
 
 from inference import registry
+from inference.errors import UnknownModel
+from training import settings as training_settings
+from training.data import MNIST_FILES
 from webapp.core.redis_connection import redis_client
 from webapp.drawings.selectors import training_drawings, training_writer_keys
-from webapp.modelversions.models import HoldoutWriter, ModelVersion, VersionStatus
+from webapp.modelversions.artifacts import model_artifact_fetch, model_artifact_store
+from webapp.modelversions.models import HoldoutWriter, ModelArtifact, ModelVersion, VersionStatus
 
 if TYPE_CHECKING:  # training (TensorFlow) is imported only when a fine-tune runs
     from training.finetune import FinetuneResult
 
 
 class FinetuneRefused(Exception):
-    """A fine-tune cannot start (too little data, one already running); the message says why."""
+    """A fine-tune cannot start (too little data, no MNIST, one already running); the message says why."""
+
+
+# Versions whose files are final: only these are stored for workers to fetch.
+FINISHED_STATUSES = (VersionStatus.BASE, VersionStatus.PROMOTED, VersionStatus.REJECTED)
 
 
 def model_versions_sync() -> list[ModelVersion]:
-    """Register every artifact on disk that has no ModelVersion row yet (fresh installs)."""
+    """Register every artifact in MODEL_DIR that has no ModelVersion row yet (a fresh database, a newer
+    image), and store the files of each finished version that has none stored, so that a worker on any
+    machine can fetch them. Returns the rows it created."""
     created = []
     for name in registry.MODEL_NAMES:
-        known = set(ModelVersion.objects.filter(model_name=name).values_list("version", flat=True))
-        for version in registry.versions(name):
-            if version in known:
-                continue
-            card = registry.read_card(name, version)
-            parent = ModelVersion.objects.filter(model_name=name, version=card.get("parent") or -1).first()
-            created.append(
-                ModelVersion.objects.create(
-                    model_name=name,
-                    version=version,
-                    parent=parent,
-                    artifact=str(registry.artifact_dir(name, version)),
-                    status=VersionStatus.BASE if card.get("parent") is None else VersionStatus.PROMOTED,
-                    metrics=card.get("metrics", {}),
-                    data_counts=card.get("data", {}),
-                    training_seconds=card.get("training", {}).get("seconds"),
-                    started_by="artifact on disk",
-                )
+        records = {record.version: record for record in ModelVersion.objects.filter(model_name=name)}
+        stored = set(
+            ModelArtifact.objects.filter(model_version__model_name=name).values_list(
+                "model_version__version", flat=True
             )
+        )
+        for version in registry.versions(name):
+            record = records.get(version)
+            if record is None:
+                record = records[version] = _model_version_register(name, version, records)
+                created.append(record)
+            if version not in stored and record.status in FINISHED_STATUSES:
+                model_artifact_store(model_version=record)
     return created
+
+
+def _model_version_register(name: str, version: int, records: dict[int, ModelVersion]) -> ModelVersion:
+    """The row of an artifact found on disk, described by its card."""
+    card = registry.read_card(name, version)
+    if card.get("rejected", False):
+        status = VersionStatus.REJECTED
+    else:
+        status = VersionStatus.BASE if card.get("parent") is None else VersionStatus.PROMOTED
+    return ModelVersion.objects.create(
+        model_name=name,
+        version=version,
+        parent=records.get(card.get("parent") or -1),
+        artifact=str(registry.artifact_dir(name, version)),
+        status=status,
+        metrics=card.get("metrics", {}),
+        data_counts=card.get("data", {}),
+        training_seconds=card.get("training", {}).get("seconds"),
+        started_by="artifact on disk",
+    )
 
 
 @transaction.atomic
 def model_version_activate(*, model_name: str, version: int) -> ModelVersion:
-    """Make `version` the one new jobs use (promotion and rollback alike)."""
-    registry.read_card(registry.check_name(model_name), version)  # the artifact must exist
+    """Make `version` the one new jobs use (promotion and rollback alike); its files must be stored, so
+    that every worker can fetch them."""
+    registry.check_name(model_name)
     model_versions_sync()
+    if not ModelArtifact.objects.filter(model_version__model_name=model_name, model_version__version=version).exists():
+        raise UnknownModel(f"Model '{model_name}' has no stored version {version}.")
     target = ModelVersion.objects.select_for_update().get(model_name=model_name, version=version)
     ModelVersion.objects.filter(model_name=model_name, is_active=True).exclude(pk=target.pk).update(is_active=False)
     target.is_active = True
@@ -162,7 +189,13 @@ def model_version_finetune(*, model_name: str, started_by: str, epochs: int | No
 
 
 def _finetune_collect() -> WebsiteData:
-    """The labelled drawings split by writer, or FinetuneRefused if there are too few."""
+    """The labelled drawings split by writer, or FinetuneRefused if there are too few (or no MNIST)."""
+    mnist_dir = training_settings.mnist_dir()
+    if mnist_dir is None or not all((mnist_dir / name).is_file() for name in MNIST_FILES.values()):
+        raise FinetuneRefused(
+            f"Fine-tuning replays MNIST and never downloads it: set MNIST_DIR to a directory with "
+            f"{', '.join(MNIST_FILES.values())} (now {mnist_dir or 'unset'})."
+        )
     data = website_data_collect(holdout_fraction=settings.FINETUNE_HOLDOUT_FRACTION, seed=settings.FINETUNE_SEED)
     minimum = settings.FINETUNE_MIN_DRAWINGS
     if len(data.train_y) < minimum or len(data.holdout_y) < max(10, minimum // 5):
@@ -179,7 +212,8 @@ def _finetune_version_create(*, model_name: str, started_by: str, data: WebsiteD
 
     model_versions_sync()
     base = ModelVersion.objects.get(model_name=model_name, version=model_version_active(model_name))
-    new_version = max(registry.versions(model_name)) + 1
+    known = ModelVersion.objects.filter(model_name=model_name).values_list("version", flat=True)
+    new_version = max([*known, *registry.versions(model_name)]) + 1
     return ModelVersion.objects.create(
         model_name=model_name,
         version=new_version,
@@ -202,6 +236,7 @@ def _finetune_train(*, record: ModelVersion, data: WebsiteData, epochs: int) -> 
     from training.finetune import FinetuneConfig, LabelledArrays, finetune
 
     assert record.parent is not None  # _finetune_version_create always sets it
+    model_artifact_fetch(record.model_name, record.parent.version)  # this machine may not have it yet
 
     def report(step: int, total: int, figures: dict[str, float]) -> None:
         record.progress = {**record.progress, "step": step, "total": total, str(step): figures}
@@ -233,14 +268,16 @@ def _finetune_decide(*, result: FinetuneResult) -> tuple[bool, str]:
 
 
 def _finetune_record(*, record: ModelVersion, result: FinetuneResult, promote: bool, reason: str) -> ModelVersion:
-    """Store the outcome on the row and the card, and activate the version if it was promoted."""
+    """Store the outcome on the card and the row, store the files for every worker to fetch, and
+    activate the version if it was promoted."""
     record.metrics = result.card["metrics"]
     record.training_seconds = result.card["training"]["seconds"]
     record.progress = {**record.progress, "history": result.history}
     record.status = VersionStatus.PROMOTED if promote else VersionStatus.REJECTED
     record.decision = ("Promoted: " if promote else "Kept the old version: ") + reason
-    record.save()
     registry.card_update(record.model_name, record.version, {"rejected": not promote, "decision": record.decision})
+    model_artifact_store(model_version=record)
+    record.save()
     if promote:
         model_version_activate(model_name=record.model_name, version=record.version)
         record.refresh_from_db()
