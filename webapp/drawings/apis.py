@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from typing import Any
 
 from django.conf import settings
@@ -16,9 +17,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference import registry
-from inference.errors import ImageTooLarge, InvalidImage
+from inference.errors import ImageTooLarge, InvalidImage, UnsupportedFormat
 from inference.preprocess import MAX_BYTES
 from webapp.core.errors import ApiError, StorageUnavailable
+from webapp.core.parsers import json_loads_bounded
 from webapp.core.throttles import ReadThrottle, SubmitThrottle
 from webapp.drawings.models import Drawing, LabelSource, Source
 from webapp.drawings.selectors import drawing_get, drawing_get_when_finished
@@ -44,7 +46,7 @@ def decode_image_field(value: Any) -> bytes:
         return value.read()
     if not isinstance(value, str):
         raise InvalidImage("`image` must be a data URL, a base64 string or an uploaded file.")
-    encoded = value.split(",", 1)[1] if value.startswith("data:") else value
+    encoded = data_url_payload(value) if value[:5].lower() == "data:" else value
     if len(encoded) > MAX_BYTES * 4 // 3 + 4:
         raise ImageTooLarge(f"The image is over the limit of {MAX_BYTES} bytes.")
     try:
@@ -53,11 +55,32 @@ def decode_image_field(value: Any) -> bytes:
         raise InvalidImage("`image` is not valid base64.") from exc
 
 
+def data_url_payload(value: str) -> str:
+    """The base64 part of a `data:image/...;base64,...` URL; other media types and encodings are refused."""
+    header, comma, payload = value[5:].partition(",")
+    if not comma:
+        raise InvalidImage("A data URL has a comma between its header and its data: `data:image/png;base64,...`.")
+    media_type, *parameters = (part.strip().lower() for part in header.split(";"))
+    if not media_type.startswith("image/"):
+        raise UnsupportedFormat(f"The data URL holds {media_type or 'text/plain'}; send an image (PNG or JPEG).")
+    if "base64" not in parameters:
+        raise InvalidImage("Only base64 data URLs are accepted: `data:image/png;base64,...`.")
+    return payload
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 class StrokesField(serializers.JSONField):
     """A list of strokes, each a list of [x, y, t] points (canvas pixels, milliseconds)."""
 
     def to_internal_value(self, data: Any) -> Any:
-        data = super().to_internal_value(data)
+        if getattr(data, "is_json_string", False):  # a form field: parse it as JSON, bounded
+            try:
+                data = json_loads_bounded(str(data))
+            except ValueError as exc:
+                raise serializers.ValidationError("strokes must be JSON.", code="invalid_strokes") from exc
         if not isinstance(data, list) or not all(isinstance(stroke, list) for stroke in data):
             raise serializers.ValidationError("strokes must be a list of lists of points.", code="invalid_strokes")
         points = [point for stroke in data for point in stroke]
@@ -66,11 +89,7 @@ class StrokesField(serializers.JSONField):
                 f"At most {MAX_STROKE_POINTS} points per drawing.", code="invalid_strokes"
             )
         for point in points:
-            if not (
-                isinstance(point, list)
-                and 2 <= len(point) <= 3
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in point)
-            ):
+            if not (isinstance(point, list) and 2 <= len(point) <= 3 and all(_is_number(v) for v in point)):
                 raise serializers.ValidationError(
                     "Each point must be [x, y] or [x, y, t] numbers.", code="invalid_strokes"
                 )
@@ -158,13 +177,20 @@ class DrawingCreateApi(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
 
 
+def _finite(value: float) -> None:
+    if not math.isfinite(value):
+        raise serializers.ValidationError("Must be a finite number.")
+
+
 class DrawingDetailApi(APIView):
     """A drawing's state and answer; `?wait=N` holds the request until it is finished (N <= 10 s)."""
 
     throttle_classes = [ReadThrottle]
 
     class FilterSerializer(serializers.Serializer):
-        wait = serializers.FloatField(required=False, default=0, min_value=0, max_value=settings.MAX_WAIT_SECONDS)
+        wait = serializers.FloatField(
+            required=False, default=0, min_value=0, max_value=settings.MAX_WAIT_SECONDS, validators=[_finite]
+        )
 
     @extend_schema(
         parameters=[OpenApiParameter("wait", float, description="Seconds to wait for the result (0-10).")],
