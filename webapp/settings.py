@@ -202,6 +202,9 @@ FINETUNE_HOLDOUT_FRACTION = env.float("FINETUNE_HOLDOUT_FRACTION", default=0.3)
 FINETUNE_SEED = env.int("FINETUNE_SEED", default=2026)
 FINETUNE_MIN_DRAWINGS = env.int("FINETUNE_MIN_DRAWINGS", default=200)
 FINETUNE_EPOCHS = env.int("FINETUNE_EPOCHS", default=6)
+# Fine-tuning trusts staff and imported labels; the drawers' own answers (`user_label`, sent with the
+# drawing's feedback token) only stand in for a missing label when this is on.
+FINETUNE_TRUST_USER_LABELS = env.bool("FINETUNE_TRUST_USER_LABELS", default=False)
 # A new version may lose at most this many points of MNIST test accuracy to be promoted.
 FINETUNE_MNIST_MARGIN_POINTS = env.float("FINETUNE_MNIST_MARGIN_POINTS", default=0.2)
 

@@ -22,9 +22,9 @@ from inference.preprocess import MAX_BYTES
 from webapp.core.errors import ApiError, StorageUnavailable
 from webapp.core.parsers import json_loads_bounded
 from webapp.core.throttles import ReadThrottle, SubmitThrottle
-from webapp.drawings.models import Drawing, LabelSource, Source
+from webapp.drawings.models import Drawing, Source
 from webapp.drawings.selectors import drawing_get, drawing_get_when_finished
-from webapp.drawings.services import drawing_create, drawing_label
+from webapp.drawings.services import drawing_create, drawing_feedback_record, drawing_feedback_token
 
 MAX_STROKE_POINTS = 5000
 MAX_REQUEST_BYTES = MAX_BYTES * 4 // 3 + 256 * 1024  # base64 of the largest image, plus strokes
@@ -107,7 +107,8 @@ class DrawingOutputSerializer(serializers.Serializer):
     confidence = serializers.FloatField(allow_null=True)
     probabilities = serializers.ListField(child=serializers.FloatField(), allow_null=True)
     processed_image = serializers.SerializerMethodField()
-    label = serializers.IntegerField(allow_null=True)  # type: ignore[assignment]
+    label = serializers.IntegerField(allow_null=True, help_text="The trusted label (staff review or import).")  # type: ignore[assignment]
+    user_label = serializers.IntegerField(allow_null=True, help_text="What the person who drew it said it is.")
     error = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -147,6 +148,9 @@ class DrawingCreateApi(APIView):
         status = serializers.CharField()
         model = serializers.CharField(source="model_name")
         url = serializers.URLField()
+        feedback_token = serializers.CharField(
+            help_text="The secret to send with feedback on this drawing (POST .../label/); only this answer has it."
+        )
 
     @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
     def post(self, request: Request) -> Response:
@@ -173,7 +177,13 @@ class DrawingCreateApi(APIView):
         except DatabaseError as exc:
             raise StorageUnavailable() from exc
         url = request.build_absolute_uri(reverse("drawing-detail", args=[drawing.id]))
-        body = {"id": str(drawing.id), "status": drawing.status, "model": drawing.model_name, "url": url}
+        body = {
+            "id": str(drawing.id),
+            "status": drawing.status,
+            "model": drawing.model_name,
+            "url": url,
+            "feedback_token": drawing_feedback_token(drawing_id=drawing.id),
+        }
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
 
 
@@ -204,20 +214,26 @@ class DrawingDetailApi(APIView):
 
 
 class DrawingLabelApi(APIView):
-    """Record what the digit really was."""
+    """The drawer says what the digit really was, proving it with the drawing's feedback token (else 403).
+
+    The answer is kept as `user_label`, apart from the trusted label that staff review sets.
+    """
 
     throttle_classes = [SubmitThrottle]
 
     class InputSerializer(serializers.Serializer):
         label = serializers.IntegerField(min_value=0, max_value=9)  # type: ignore[assignment]
+        feedback_token = serializers.CharField(
+            required=False, allow_blank=True, max_length=128, help_text="From the answer to the drawing's submission."
+        )
 
     @extend_schema(request=InputSerializer, responses=DrawingOutputSerializer)
     def post(self, request: Request, drawing_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        drawing = drawing_label(
+        drawing = drawing_feedback_record(
             drawing=drawing_get(drawing_id=drawing_id),
             label=serializer.validated_data["label"],
-            source=LabelSource.USER,
+            feedback_token=serializer.validated_data.get("feedback_token", ""),
         )
         return Response(DrawingOutputSerializer(drawing).data)
