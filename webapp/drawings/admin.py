@@ -26,6 +26,7 @@ from PIL import Image
 from inference import registry
 from inference.errors import InferenceError
 from inference.preprocess import ink_from_image, open_image
+from webapp.core.admin_actions import ActionPermissionsMixin
 from webapp.drawings.models import Drawing, LabelSource
 from webapp.drawings.selectors import (
     REVIEW_QUEUE_ORDERING,
@@ -135,7 +136,7 @@ class ReviewOrderFilter(admin.SimpleListFilter):
 
 
 @admin.register(Drawing)
-class DrawingAdmin(admin.ModelAdmin):
+class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
     action_form = DrawingActionForm
     actions = (
         "label_set",
