@@ -8,14 +8,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from webapp.core.health import service_health
+from webapp.core.health import service_health_cached
+from webapp.core.throttles import ReadThrottle
 
 
 class HealthApi(APIView):
-    """Database, broker, workers and loaded models; 503 when the broker or every worker is gone."""
+    """Database, broker, workers and loaded models; 503 when the broker or every worker is gone.
+
+    Throttled like reads, and computed at most once a second per process: it costs about a second.
+    """
+
+    throttle_classes = [ReadThrottle]
 
     @extend_schema(responses=dict)
     def get(self, request: Request) -> Response:
-        health = service_health()
+        health = service_health_cached()
         code = status.HTTP_200_OK if health["status"] == "ok" else status.HTTP_503_SERVICE_UNAVAILABLE
         return Response(health, status=code)

@@ -8,11 +8,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from webapp.core.throttles import ReadThrottle
 from webapp.modelversions.selectors import model_list
 
 
 class ModelListApi(APIView):
     """The models on offer, with their active version's figures."""
+
+    throttle_classes = [ReadThrottle]
 
     class OutputSerializer(serializers.Serializer):
         name = serializers.CharField()
