@@ -144,7 +144,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "EXCEPTION_HANDLER": "webapp.core.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "webapp.core.schema.InkwellAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "submit": env("THROTTLE_SUBMIT", default="6000/min"),
         "read": env("THROTTLE_READ", default="30000/min"),
@@ -154,6 +154,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Inkwell API",
     "DESCRIPTION": "Draw a digit, get it read by a model, tell us what it really was.",
     "VERSION": "1.0.0",
+    # Document the API, not the schema endpoint itself.
+    "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI is served from our own static files, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

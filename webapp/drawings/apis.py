@@ -10,7 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,12 +22,19 @@ from inference.errors import ImageTooLarge, InvalidImage, UnsupportedFormat
 from inference.preprocess import MAX_BYTES
 from webapp.core.errors import ApiError, StorageUnavailable
 from webapp.core.parsers import json_loads_bounded
+from webapp.core.schema import error_responses
 from webapp.core.throttles import ReadThrottle, SubmitThrottle
 from webapp.drawings.models import Drawing, Source
 from webapp.drawings.selectors import drawing_get, drawing_get_when_finished
 from webapp.drawings.services import drawing_create, drawing_feedback_record, drawing_feedback_token
 
 MAX_STROKE_POINTS = 5000
+# A 28x28 PNG of a one, for the schema's example request.
+EXAMPLE_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAABwAAAAcCAAAAABXZoBIAAAAI0lEQVR42mP8z4AbMDHQRJIFhcfIwPCf9naOSg4v"
+    "ScYBSLcAorcDN4+quK4AAAAASUVORK5CYII="
+)
+DRAWING_ID = OpenApiParameter("drawing_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The drawing's id.")
 MAX_REQUEST_BYTES = MAX_BYTES * 4 // 3 + 256 * 1024  # base64 of the largest image, plus strokes
 
 
@@ -72,6 +80,15 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadField(serializers.FileField):
+    """A file in a multipart body (documented as binary; the view reads it from `request.FILES`)."""
+
+
+POINT_SCHEMA = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
+
+
+@extend_schema_field({"type": "array", "items": {"type": "array", "items": POINT_SCHEMA}})
 class StrokesField(serializers.JSONField):
     """A list of strokes, each a list of [x, y, t] points (canvas pixels, milliseconds)."""
 
@@ -143,6 +160,21 @@ class DrawingCreateApi(APIView):
         client_id = serializers.RegexField(r"^[A-Za-z0-9_-]{1,64}$", required=False)
         strokes = StrokesField(required=False)
 
+    class JsonInputSerializer(InputSerializer):
+        """The JSON (or form) body: the image as a data URL or bare base64."""
+
+        image = serializers.CharField(
+            help_text="A PNG or JPEG as a data URL (`data:image/png;base64,...`) or bare base64; at most 2 MB."
+        )
+
+    class MultipartInputSerializer(InputSerializer):
+        """The multipart body: the image as a file; `strokes` as a JSON string."""
+
+        image = UploadField(help_text="A PNG or JPEG file; at most 2 MB.")
+        strokes = serializers.CharField(  # type: ignore[assignment]
+            required=False, help_text="The strokes as JSON (see the JSON body)."
+        )
+
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
         status = serializers.CharField()
@@ -152,7 +184,22 @@ class DrawingCreateApi(APIView):
             help_text="The secret to send with feedback on this drawing (POST .../label/); only this answer has it."
         )
 
-    @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
+    @extend_schema(
+        request={
+            "application/json": JsonInputSerializer,
+            "multipart/form-data": MultipartInputSerializer,
+            "application/x-www-form-urlencoded": JsonInputSerializer,
+        },
+        responses={202: OutputSerializer, **error_responses(403, 413, 415, 503)},
+        examples=[
+            OpenApiExample(
+                "A one",
+                value={"image": f"data:image/png;base64,{EXAMPLE_PNG}", "model": registry.DEFAULT_MODEL},
+                request_only=True,
+                media_type="application/json",
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_REQUEST_BYTES:
             raise ImageTooLarge(f"The request is over the limit of {MAX_REQUEST_BYTES} bytes.")
@@ -203,8 +250,15 @@ class DrawingDetailApi(APIView):
         )
 
     @extend_schema(
-        parameters=[OpenApiParameter("wait", float, description="Seconds to wait for the result (0-10).")],
-        responses=DrawingOutputSerializer,
+        parameters=[
+            DRAWING_ID,
+            OpenApiParameter(
+                "wait",
+                {"type": "number", "minimum": 0, "maximum": settings.MAX_WAIT_SECONDS},
+                description="Seconds to wait for the result (0-10): answered as soon as it is finished.",
+            ),
+        ],
+        responses={200: DrawingOutputSerializer, **error_responses(404)},
     )
     def get(self, request: Request, drawing_id: str) -> Response:
         query = self.FilterSerializer(data=request.query_params)
@@ -227,7 +281,11 @@ class DrawingLabelApi(APIView):
             required=False, allow_blank=True, max_length=128, help_text="From the answer to the drawing's submission."
         )
 
-    @extend_schema(request=InputSerializer, responses=DrawingOutputSerializer)
+    @extend_schema(
+        parameters=[DRAWING_ID],
+        request=InputSerializer,
+        responses={200: DrawingOutputSerializer, **error_responses(403, 404, 413, 415)},
+    )
     def post(self, request: Request, drawing_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
