@@ -7,16 +7,46 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
+
+from webapp.core.secret_key import secret_key_load_or_create
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 
-SECRET_KEY = env("SECRET_KEY", default="inkwell-development-only-secret-key-change-me")
+# The production profile (DJANGO_PRODUCTION=true): refuses to start without SECRET_KEY or with DEBUG, and
+# turns on HTTPS only (redirect, HSTS, secure cookies), so that `manage.py check --deploy` is clean.
+PRODUCTION = env.bool("DJANGO_PRODUCTION", default=False)
 DEBUG = env.bool("DEBUG", default=False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DJANGO_PRODUCTION=true refuses DEBUG=true.")
+if env("SECRET_KEY", default=""):
+    SECRET_KEY = env("SECRET_KEY")
+elif PRODUCTION:
+    raise ImproperlyConfigured("DJANGO_PRODUCTION=true needs SECRET_KEY (at least 50 random characters).")
+else:  # a fresh machine: a random key made on first use and kept in var/secret_key (mode 0600)
+    SECRET_KEY = secret_key_load_or_create(VAR_DIR / "secret_key")
+# Old keys that still verify signatures (sessions, feedback tokens) after SECRET_KEY is rotated.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Behind a TLS-terminating proxy: the header it sets to "https" (e.g. X-Forwarded-Proto), so that Django
+# knows a request was secure; only set it when that proxy always sets or strips the header.
+if env("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + env("SECURE_PROXY_SSL_HEADER").upper().replace("-", "_"), "https")
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers and compose health checks probe over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -26,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "csp",
     "axes",
     "rest_framework",
     "drf_spectacular",
@@ -42,6 +73,7 @@ MIDDLEWARE = [
     "webapp.core.middleware.RequestIdMiddleware",
     "webapp.core.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -52,6 +84,25 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it answers a locked-out client's login with 429.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Content-Security-Policy on every answer (django-csp): nothing from outside the site, and no inline
+# script or <style> without the answer's nonce. Inline style attributes are allowed (the admin's
+# thumbnails and bars use them; they cannot run code); the drawing page replaces that with 'none'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Failed admin logins are counted per client IP (django-axes, in the database: SQLite or PostgreSQL);
 # after AXES_FAILURE_LIMIT of them the client may not log in for AXES_COOLOFF_MINUTES.

@@ -9,7 +9,11 @@ urlpatterns = [
     path("api/", include("webapp.modelversions.urls")),
     path("api/", include("webapp.core.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", template_name="core/swagger_ui.html"),
+        name="docs",
+    ),
     path("admin/", admin.site.urls),
     path("", include("webapp.page.urls")),
 ]
