@@ -159,3 +159,14 @@ def test_log_lines_of_a_request_carry_its_request_id():
     assert record.request_id == "abc123"  # type: ignore[attr-defined]
     RequestIdFilter().filter(record)
     assert record.request_id == "-"  # type: ignore[attr-defined]
+
+
+def test_a_form_field_over_the_memory_limit_is_413_json(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    drawing_id = "00000000-0000-0000-0000-000000000000"
+    response = client.post(f"/api/drawings/{drawing_id}/label/", {"label": "1", "note": "x" * 4096})
+    assert_error(response, 413, "request_too_large")
+
+
+def test_a_host_header_not_allowed_is_400_json_under_the_api(client):
+    assert_error(client.get("/api/models/", HTTP_HOST="evil.example"), 400, "bad_request")
