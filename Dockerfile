@@ -8,7 +8,8 @@ COPY . .
 # Collect the static files with the storage the services serve them with: the manifest storage writes
 # staticfiles.json, which {% static %} needs to name the hashed files (without it the page answers 500).
 ENV STATICFILES_BACKEND=whitenoise.storage.CompressedManifestStaticFilesStorage
-RUN python manage.py collectstatic --noinput -v 0
+# A throwaway key for this step only: without one, settings would generate var/secret_key into the image.
+RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v 0
 # Run as an unprivileged user. The only place it writes is its own model cache (the workers' MODEL_DIR),
 # which fills from the database on first use; /app/models holds the committed artifacts that
 # `manage.py sync_models` stores in the database.

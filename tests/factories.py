@@ -155,7 +155,7 @@ def drawing_factory(
         confidence=confidence if answered else None,
         probabilities=probabilities,
         label=label,
-        label_source=(label_source or LabelSource.USER) if label is not None else "",
+        label_source=(label_source or LabelSource.STAFF) if label is not None else "",
         labelled_at=django_now() if label is not None else None,
         **fields,
     )

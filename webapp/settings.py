@@ -4,21 +4,51 @@ run on a fresh machine (SQLite in var/, the embedded Redis that `webapp.core.emb
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
 from webapp.core.embedded_redis import broker_url, embedded_redis_url
+from webapp.core.secret_key import secret_key_load_or_create
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 
-SECRET_KEY = env("SECRET_KEY", default="inkwell-development-only-secret-key-change-me")
+# The production profile (DJANGO_PRODUCTION=true): refuses to start without SECRET_KEY or with DEBUG, and
+# turns on HTTPS only (redirect, HSTS, secure cookies), so that `manage.py check --deploy` is clean.
+PRODUCTION = env.bool("DJANGO_PRODUCTION", default=False)
 DEBUG = env.bool("DEBUG", default=False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DJANGO_PRODUCTION=true refuses DEBUG=true.")
+if env("SECRET_KEY", default=""):
+    SECRET_KEY = env("SECRET_KEY")
+elif PRODUCTION:
+    raise ImproperlyConfigured("DJANGO_PRODUCTION=true needs SECRET_KEY (at least 50 random characters).")
+else:  # a fresh machine: a random key made on first use and kept in var/secret_key (mode 0600)
+    SECRET_KEY = secret_key_load_or_create(VAR_DIR / "secret_key")
+# Old keys that still verify signatures (sessions, feedback tokens) after SECRET_KEY is rotated.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Behind a TLS-terminating proxy: the header it sets to "https" (e.g. X-Forwarded-Proto), so that Django
+# knows a request was secure; only set it when that proxy always sets or strips the header.
+if env("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + env("SECURE_PROXY_SSL_HEADER").upper().replace("-", "_"), "https")
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers and compose health checks probe over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -28,6 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "csp",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -38,7 +70,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every answer (and every log line of its request) gets a request id, and under /api/
+    # every error, wherever it was made below, is answered in the API's error shape.
+    "webapp.core.middleware.RequestIdMiddleware",
+    "webapp.core.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -46,7 +83,44 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out client's login with 429.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Content-Security-Policy on every answer (django-csp): nothing from outside the site, and no inline
+# script or <style> without the answer's nonce. Inline style attributes are allowed (the admin's
+# thumbnails and bars use them; they cannot run code); the drawing page replaces that with 'none'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Failed admin logins are counted per client IP (django-axes, in the database: SQLite or PostgreSQL);
+# after AXES_FAILURE_LIMIT of them the client may not log in for AXES_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# The same client address as the API's throttles: X-Forwarded-For only from TRUSTED_PROXIES.
+AXES_CLIENT_IP_CALLABLE = "webapp.core.clients.client_ip"
+
+# Proxies (IPs or CIDRs) whose X-Forwarded-For is believed; empty: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 ROOT_URLCONF = "webapp.urls"
 WSGI_APPLICATION = "webapp.wsgi.application"
@@ -121,28 +195,26 @@ WHITENOISE_USE_FINDERS = True
 # Uploads: the API refuses bodies over this with 413 before reading them in full.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 
-# Without REDIS_URL, the checkout's own embedded server on a unix socket in var/redis/ (webapp.run starts it).
 # Prometheus metrics: every web and worker process writes its own files here, /metrics adds them up.
 # It must be set before prometheus-client is imported, so it is set here, in the environment.
 METRICS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics")))
 METRICS_DIR.mkdir(parents=True, exist_ok=True)
 
+# Without REDIS_URL, the checkout's own embedded server on a unix socket in var/redis/ (webapp.run starts it).
 REDIS_URL = env("REDIS_URL", default=embedded_redis_url(VAR_DIR / "redis"))
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
-    ],
+    # JSON only: every answer under /api/ is JSON (the interactive docs are at /api/docs/).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "webapp.core.parsers.BoundedJSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "EXCEPTION_HANDLER": "webapp.core.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "webapp.core.schema.InkwellAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "submit": env("THROTTLE_SUBMIT", default="6000/min"),
         "read": env("THROTTLE_READ", default="30000/min"),
@@ -152,6 +224,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Inkwell API",
     "DESCRIPTION": "Draw a digit, get it read by a model, tell us what it really was.",
     "VERSION": "1.0.0",
+    # Document the API, not the schema endpoint itself.
+    "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI is served from our own static files, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -166,11 +240,17 @@ REQUEUE_SWEEP_SECONDS = env.float("REQUEUE_SWEEP_SECONDS", default=5.0)
 TASK_TIME_LIMIT_SECONDS = env.int("TASK_TIME_LIMIT_SECONDS", default=60)
 # Longest a client may hold a long poll open (?wait=N).
 MAX_WAIT_SECONDS = 10
+# /api/health/ costs about a second (it pings the workers): each web process computes it at most this often.
+HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=1.0)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "webapp.core.request_ids.RequestIdFilter"}},
+    "formatters": {"request": {"format": "%(asctime)s %(levelname)s %(name)s [request %(request_id)s] %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "request"},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
 }
 
@@ -219,6 +299,9 @@ FINETUNE_HOLDOUT_FRACTION = env.float("FINETUNE_HOLDOUT_FRACTION", default=0.3)
 FINETUNE_SEED = env.int("FINETUNE_SEED", default=2026)
 FINETUNE_MIN_DRAWINGS = env.int("FINETUNE_MIN_DRAWINGS", default=200)
 FINETUNE_EPOCHS = env.int("FINETUNE_EPOCHS", default=6)
+# Fine-tuning trusts staff and imported labels; the drawers' own answers (`user_label`, sent with the
+# drawing's feedback token) only stand in for a missing label when this is on.
+FINETUNE_TRUST_USER_LABELS = env.bool("FINETUNE_TRUST_USER_LABELS", default=False)
 # A new version may lose at most this many points of MNIST test accuracy to be promoted.
 FINETUNE_MNIST_MARGIN_POINTS = env.float("FINETUNE_MNIST_MARGIN_POINTS", default=0.2)
 

@@ -11,7 +11,11 @@ urlpatterns = [
     path("api/", include("webapp.modelversions.urls")),
     path("api/", include("webapp.core.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", template_name="core/swagger_ui.html"),
+        name="docs",
+    ),
     path("admin/", admin.site.urls),
     path("metrics", core_views.metrics, name="metrics"),
     path("", include("webapp.page.urls")),

@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import Page, Request, expect
 
 from tests.browser.drawing_page import FOUR, ONE, SEVEN, DrawingPage
-from webapp.drawings.models import Drawing, LabelSource, Source
+from webapp.drawings.models import Drawing, Source
+from webapp.drawings.services import drawing_feedback_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -97,7 +98,7 @@ def test_compare_runs_every_model_side_by_side(desktop: Page, results_dir: Path)
     desktop.screenshot(path=results_dir / "desktop-compare.png", full_page=True)
 
 
-def test_feedback_posts_the_label(desktop: Page):
+def test_feedback_posts_the_label_with_the_drawings_token(desktop: Page):
     drawing = DrawingPage(desktop).open()
     expect(desktop.get_by_test_id("label-3")).to_be_disabled()
     drawing.draw_with_mouse(SEVEN)
@@ -108,15 +109,16 @@ def test_feedback_posts_the_label(desktop: Page):
     with desktop.expect_response(f"**/api/drawings/{drawing_id}/label/") as answered:
         desktop.get_by_test_id("label-3").click()
     assert answered.value.ok
+    assert answered.value.request.post_data_json["feedback_token"] == drawing_feedback_token(drawing_id=drawing_id)
     expect(desktop.get_by_test_id("label-3")).to_have_attribute("aria-pressed", "true")
     row = Drawing.objects.get(pk=drawing_id)
-    assert (row.label, row.label_source) == (3, LabelSource.USER)
+    assert (row.user_label, row.label) == (3, None)  # the drawer's answer, kept apart from the trusted label
 
     predicted = int(desktop.get_by_test_id("digit").inner_text())
     with desktop.expect_response(f"**/api/drawings/{drawing_id}/label/"):
         desktop.get_by_test_id("confirm").click()
     expect(desktop.get_by_test_id(f"label-{predicted}")).to_have_attribute("aria-pressed", "true")
-    assert Drawing.objects.get(pk=drawing_id).label == predicted
+    assert Drawing.objects.get(pk=drawing_id).user_label == predicted
 
 
 def test_a_stroke_drawn_with_a_finger_works_on_a_phone(phone: Page, results_dir: Path):

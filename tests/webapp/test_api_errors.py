@@ -119,7 +119,8 @@ def test_unknown_drawing_is_404(client):
 @pytest.mark.parametrize("label", [10, -1, "seven", None])
 def test_bad_label_is_rejected_with_400(client, label):
     created = post_json(client, {"image": data_url(canvas_png(mnist().x_test[0]))}).json()
-    response = client.post(f"/api/drawings/{created['id']}/label/", {"label": label}, content_type="application/json")
+    body = {"label": label, "feedback_token": created["feedback_token"]}
+    response = client.post(f"/api/drawings/{created['id']}/label/", body, content_type="application/json")
     assert response.status_code == 400
     assert error_of(response)["code"] == "invalid_label"
     assert error_of(response)["field"] == "label"

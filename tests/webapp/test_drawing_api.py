@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import canvas_png, data_url, mnist
-from webapp.drawings.models import Drawing, LabelSource
+from webapp.drawings.models import Drawing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,14 +50,16 @@ def test_long_poll_on_an_unfinished_drawing_waits_without_polling_the_database(c
     assert len(queries) <= 3
 
 
-def test_label_is_recorded_and_returned(client, celery_worker_process):
+def test_feedback_with_the_token_is_recorded_as_the_drawers_answer(client, celery_worker_process):
     created = submit(client, index=1)
-    response = client.post(f"/api/drawings/{created['id']}/label/", {"label": 2}, content_type="application/json")
+    body = {"label": 2, "feedback_token": created["feedback_token"]}
+    response = client.post(f"/api/drawings/{created['id']}/label/", body, content_type="application/json")
     assert response.status_code == 200
-    assert response.json()["label"] == 2
+    assert (response.json()["user_label"], response.json()["label"]) == (2, None)
     drawing = Drawing.objects.get(pk=created["id"])
-    assert drawing.label == 2 and drawing.label_source == LabelSource.USER and drawing.labelled_at
-    assert client.get(f"/api/drawings/{created['id']}/").json()["label"] == 2
+    assert drawing.user_label == 2 and drawing.user_labelled_at and drawing.label is None
+    answer = client.get(f"/api/drawings/{created['id']}/").json()
+    assert answer["user_label"] == 2 and "feedback_token" not in answer
 
 
 def test_client_id_and_strokes_are_stored_with_the_drawing(client):

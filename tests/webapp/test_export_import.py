@@ -55,7 +55,9 @@ def run(command: str, *args: str) -> str:
 
 @pytest.mark.django_db
 def test_export_writes_labelled_drawings_not_excluded_with_their_metadata(tmp_path):
-    labelled = drawing_factory(digit=3, confidence=0.7, label=8, writer="w1", client_id="c1")
+    labelled = drawing_factory(
+        digit=3, confidence=0.7, label=8, label_source=LabelSource.IMPORT, user_label=5, writer="w1", client_id="c1"
+    )
     unprocessed = drawing_factory(digit=None, label=2, label_source=LabelSource.STAFF)
     drawing_factory(digit=3)  # not labelled
     drawing_factory(digit=3, label=3, excluded_from_training=True)
@@ -68,7 +70,8 @@ def test_export_writes_labelled_drawings_not_excluded_with_their_metadata(tmp_pa
         assert (data["labels"][i], data["predictions"][i], data["predictions"][j]) == (8, 3, -1)
         assert data["confidences"][i] == pytest.approx(0.7)
         assert (data["writers"][i], data["client_ids"][i], data["sources"][i]) == ("w1", "c1", Source.API)
-        assert (data["label_sources"][i], data["label_sources"][j]) == (LabelSource.USER, LabelSource.STAFF)
+        assert (data["label_sources"][i], data["label_sources"][j]) == (LabelSource.IMPORT, LabelSource.STAFF)
+        assert (data["user_labels"][i], data["user_labels"][j]) == (5, -1)
         assert (data["model_names"][i], data["model_versions"][i], data["model_versions"][j]) == ("cnn", 1, -1)
         assert bytes(data["originals"][i]) == bytes(labelled.image)
         assert data["created_at"][i] == np.datetime64(labelled.created_at.replace(tzinfo=None), "us")
@@ -79,9 +82,10 @@ def test_export_writes_labelled_drawings_not_excluded_with_their_metadata(tmp_pa
 
 
 @pytest.mark.django_db
-def test_export_filters_by_date_and_label_source(tmp_path):
+def test_export_filters_by_date_and_label_source(tmp_path, settings):
+    settings.FINETUNE_TRUST_USER_LABELS = True
     march = drawing_factory(label=1, label_source=LabelSource.STAFF, created_at=datetime(2025, 3, 5, tzinfo=UTC))
-    drawing_factory(label=1, label_source=LabelSource.USER, created_at=datetime(2025, 3, 6, tzinfo=UTC))
+    users = drawing_factory(user_label=1, created_at=datetime(2025, 3, 6, tzinfo=UTC))
     drawing_factory(label=1, label_source=LabelSource.STAFF, created_at=datetime(2025, 4, 1, tzinfo=UTC))
 
     def exported(*options: str) -> list[str]:
@@ -94,7 +98,28 @@ def test_export_filters_by_date_and_label_source(tmp_path):
     assert len(exported("--since", "2025-03-06")) == 2
     assert len(exported("--since", "2025-03-01", "--until", "2025-03-31")) == 2
     assert exported("--until", "2025-03-31", "--label-source", "staff") == [str(march.pk)]
+    assert exported("--label-source", "user") == [str(users.pk)]
     assert exported("--since", "2026-01-01") == []
+
+
+@pytest.mark.django_db
+def test_export_leaves_out_drawings_with_only_the_drawers_answer_unless_trusted(tmp_path, settings):
+    staff = drawing_factory(label=4, user_label=9)
+    drawer_only = drawing_factory(user_label=7)
+    out = tmp_path / "out.npz"
+
+    def exported() -> dict[str, tuple[int, str]]:
+        run("export_drawings", str(out))
+        with np.load(out, allow_pickle=True) as data:
+            return {
+                d: (int(label), str(source))
+                for d, label, source in zip(*(data[k] for k in ("ids", "labels", "label_sources")), strict=True)
+            }
+
+    settings.FINETUNE_TRUST_USER_LABELS = False
+    assert exported() == {str(staff.pk): (4, "staff")}
+    settings.FINETUNE_TRUST_USER_LABELS = True
+    assert exported() == {str(staff.pk): (4, "staff"), str(drawer_only.pk): (7, "user")}
 
 
 @pytest.mark.django_db

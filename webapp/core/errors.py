@@ -6,7 +6,9 @@ import logging
 from typing import Any
 
 import psycopg
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.db import InterfaceError, OperationalError
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -57,8 +59,45 @@ DRF_CODES = {
 }
 
 
+# Codes for answers that Django or the HTTP layer made (no application exception to name them).
+STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    408: "request_timeout",
+    411: "length_required",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "throttled",
+    500: "internal_error",
+}
+
+
+def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The one error shape; `extra` adds keys beside code, message and field (the 500's request_id)."""
+    return {"error": {"code": code, "message": message, "field": field, **extra}}
+
+
 def error_response(code: str, message: str, status_code: int, field: str | None = None) -> Response:
-    return Response({"error": {"code": code, "message": message, "field": field}}, status=status_code)
+    return Response(error_body(code, message, field), status=status_code)
+
+
+def django_error(exc: Exception) -> ApiError | None:
+    """The API error for an exception Django raises while reading a request, or None if it is not one."""
+    if isinstance(exc, TooManyFieldsSent):
+        return ApiError("too_many_fields", "The request has too many fields or query parameters.")
+    if isinstance(exc, RequestDataTooBig):
+        return ApiError("request_too_large", "The request body is too large.", status_code=413)
+    if isinstance(exc, SuspiciousOperation):
+        return ApiError("bad_request", "The request was refused as malformed.")
+    if isinstance(exc, Http404):
+        return ApiError("not_found", "Nothing here.", status_code=404)
+    if isinstance(exc, PermissionDenied):
+        return ApiError("forbidden", "You may not do that.", status_code=403)
+    return None
 
 
 def _first_validation_error(detail: Any, prefix: str | None = None) -> tuple[str | None, str, str]:
@@ -96,6 +135,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.ValidationError):
         field, code, message = _first_validation_error(exc.detail)
         return error_response(code, message, status.HTTP_400_BAD_REQUEST, field)
+    if not isinstance(exc, (Http404, PermissionDenied)) and (error := django_error(exc)) is not None:
+        return error_response(error.code, error.message, error.status_code, error.field)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import redis
+from django.conf import settings
 from django.db import connection
 
 from webapp.core import heartbeats
@@ -44,3 +47,21 @@ def service_health() -> dict[str, Any]:
         "predict_workers": predicting,
         "loaded_models": processes,
     }
+
+
+_cached: tuple[float, dict[str, Any]] | None = None
+_cached_lock = threading.Lock()
+
+
+def service_health_cached() -> dict[str, Any]:
+    """`service_health`, computed at most once per HEALTH_CACHE_SECONDS (1 s) in this process.
+
+    Callers that arrive while one is computed wait for it and share its answer instead of each
+    starting another.
+    """
+    global _cached
+    max_age = float(getattr(settings, "HEALTH_CACHE_SECONDS", 1.0))
+    with _cached_lock:
+        if _cached is None or time.monotonic() - _cached[0] >= max_age:
+            _cached = (time.monotonic(), service_health())
+        return _cached[1]

@@ -14,6 +14,7 @@ import redis
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from webapp.core.clients import client_ip
 from webapp.core.redis_connection import redis_client
 
 
@@ -21,6 +22,10 @@ class FixedWindowRateThrottle(SimpleRateThrottle):
     """At most `num_requests` per client (IP) in each window of `duration` seconds."""
 
     wait_seconds: float | None = None
+
+    def get_ident(self, request: Request) -> str:
+        """The client's IP; `X-Forwarded-For` counts only from `TRUSTED_PROXIES` (DRF's own trusts anyone)."""
+        return client_ip(request._request)
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         return f"inkwell:throttle:{self.scope}:{self.get_ident(request)}"

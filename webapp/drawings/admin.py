@@ -26,6 +26,7 @@ from PIL import Image
 from inference import registry
 from inference.errors import InferenceError
 from inference.preprocess import ink_from_image, open_image
+from webapp.core.admin_actions import ActionPermissionsMixin
 from webapp.drawings.models import Drawing, LabelSource
 from webapp.drawings.selectors import (
     REVIEW_QUEUE_ORDERING,
@@ -41,6 +42,7 @@ from webapp.drawings.services import (
     drawings_label_bulk,
     drawings_prediction_confirm,
     drawings_rerun,
+    drawings_user_label_accept,
 )
 
 THUMBNAIL_SIZE = 56
@@ -134,9 +136,16 @@ class ReviewOrderFilter(admin.SimpleListFilter):
 
 
 @admin.register(Drawing)
-class DrawingAdmin(admin.ModelAdmin):
+class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
     action_form = DrawingActionForm
-    actions = ("label_set", "prediction_confirm", "training_exclude", "training_include", "rerun")
+    actions = (
+        "label_set",
+        "prediction_confirm",
+        "user_label_accept",
+        "training_exclude",
+        "training_include",
+        "rerun",
+    )
     list_display = (
         "drawing_thumbnail",
         "processed_thumbnail",
@@ -146,6 +155,7 @@ class DrawingAdmin(admin.ModelAdmin):
         "digit",
         "confidence_percent",
         "label",
+        "user_label",
         "status",
         "created_at",
         "excluded_from_training",
@@ -159,6 +169,7 @@ class DrawingAdmin(admin.ModelAdmin):
         "digit",
         "label",
         LabelledFilter,
+        "user_label",
         DisagreementFilter,
         LowConfidenceFilter,
         "excluded_from_training",
@@ -176,7 +187,19 @@ class DrawingAdmin(admin.ModelAdmin):
             "Answer",
             {"fields": ("model_name", "model_version", "status", "digit", "confidence", "error_code", "error_message")},
         ),
-        ("Label", {"fields": ("label", "label_source", "labelled_at", "excluded_from_training")}),
+        (
+            "Label",
+            {
+                "fields": (
+                    "label",
+                    "label_source",
+                    "labelled_at",
+                    "user_label",
+                    "user_labelled_at",
+                    "excluded_from_training",
+                )
+            },
+        ),
         (
             "Origin",
             {
@@ -312,6 +335,13 @@ class DrawingAdmin(admin.ModelAdmin):
         count = drawings_prediction_confirm(drawings=queryset, source=LabelSource.STAFF)
         skipped = f" ({selected - count} without a prediction left as they were)" if selected > count else ""
         self.message_user(request, f"Labelled {count} drawings with their prediction{skipped}.", messages.SUCCESS)
+
+    @admin.action(description="Accept what the drawer said as the label", permissions=["change"])
+    def user_label_accept(self, request: HttpRequest, queryset: QuerySet[Drawing]) -> None:
+        selected = queryset.count()
+        count = drawings_user_label_accept(drawings=queryset, source=LabelSource.STAFF)
+        skipped = f" ({selected - count} without the drawer's answer left as they were)" if selected > count else ""
+        self.message_user(request, f"Labelled {count} drawings with the drawer's answer{skipped}.", messages.SUCCESS)
 
     @admin.action(description="Exclude from training", permissions=["change"])
     def training_exclude(self, request: HttpRequest, queryset: QuerySet[Drawing]) -> None:

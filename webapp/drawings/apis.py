@@ -4,27 +4,37 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference import registry
-from inference.errors import ImageTooLarge, InvalidImage
+from inference.errors import ImageTooLarge, InvalidImage, UnsupportedFormat
 from inference.preprocess import MAX_BYTES
 from webapp.core.errors import ApiError, StorageUnavailable
+from webapp.core.parsers import json_loads_bounded
+from webapp.core.schema import error_responses
 from webapp.core.throttles import ReadThrottle, SubmitThrottle
-from webapp.drawings.models import Drawing, LabelSource, Source
+from webapp.drawings.models import Drawing, Source
 from webapp.drawings.selectors import drawing_get, drawing_get_when_finished
-from webapp.drawings.services import drawing_create, drawing_label
+from webapp.drawings.services import drawing_create, drawing_feedback_record, drawing_feedback_token
 
 MAX_STROKE_POINTS = 5000
+# A 28x28 PNG of a one, for the schema's example request.
+EXAMPLE_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAABwAAAAcCAAAAABXZoBIAAAAI0lEQVR42mP8z4AbMDHQRJIFhcfIwPCf9naOSg4v"
+    "ScYBSLcAorcDN4+quK4AAAAASUVORK5CYII="
+)
+DRAWING_ID = OpenApiParameter("drawing_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The drawing's id.")
 MAX_REQUEST_BYTES = MAX_BYTES * 4 // 3 + 256 * 1024  # base64 of the largest image, plus strokes
 
 
@@ -44,7 +54,7 @@ def decode_image_field(value: Any) -> bytes:
         return value.read()
     if not isinstance(value, str):
         raise InvalidImage("`image` must be a data URL, a base64 string or an uploaded file.")
-    encoded = value.split(",", 1)[1] if value.startswith("data:") else value
+    encoded = data_url_payload(value) if value[:5].lower() == "data:" else value
     if len(encoded) > MAX_BYTES * 4 // 3 + 4:
         raise ImageTooLarge(f"The image is over the limit of {MAX_BYTES} bytes.")
     try:
@@ -53,11 +63,41 @@ def decode_image_field(value: Any) -> bytes:
         raise InvalidImage("`image` is not valid base64.") from exc
 
 
+def data_url_payload(value: str) -> str:
+    """The base64 part of a `data:image/...;base64,...` URL; other media types and encodings are refused."""
+    header, comma, payload = value[5:].partition(",")
+    if not comma:
+        raise InvalidImage("A data URL has a comma between its header and its data: `data:image/png;base64,...`.")
+    media_type, *parameters = (part.strip().lower() for part in header.split(";"))
+    if not media_type.startswith("image/"):
+        raise UnsupportedFormat(f"The data URL holds {media_type or 'text/plain'}; send an image (PNG or JPEG).")
+    if "base64" not in parameters:
+        raise InvalidImage("Only base64 data URLs are accepted: `data:image/png;base64,...`.")
+    return payload
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadField(serializers.FileField):
+    """A file in a multipart body (documented as binary; the view reads it from `request.FILES`)."""
+
+
+POINT_SCHEMA = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
+
+
+@extend_schema_field({"type": "array", "items": {"type": "array", "items": POINT_SCHEMA}})
 class StrokesField(serializers.JSONField):
     """A list of strokes, each a list of [x, y, t] points (canvas pixels, milliseconds)."""
 
     def to_internal_value(self, data: Any) -> Any:
-        data = super().to_internal_value(data)
+        if getattr(data, "is_json_string", False):  # a form field: parse it as JSON, bounded
+            try:
+                data = json_loads_bounded(str(data))
+            except ValueError as exc:
+                raise serializers.ValidationError("strokes must be JSON.", code="invalid_strokes") from exc
         if not isinstance(data, list) or not all(isinstance(stroke, list) for stroke in data):
             raise serializers.ValidationError("strokes must be a list of lists of points.", code="invalid_strokes")
         points = [point for stroke in data for point in stroke]
@@ -66,11 +106,7 @@ class StrokesField(serializers.JSONField):
                 f"At most {MAX_STROKE_POINTS} points per drawing.", code="invalid_strokes"
             )
         for point in points:
-            if not (
-                isinstance(point, list)
-                and 2 <= len(point) <= 3
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in point)
-            ):
+            if not (isinstance(point, list) and 2 <= len(point) <= 3 and all(_is_number(v) for v in point)):
                 raise serializers.ValidationError(
                     "Each point must be [x, y] or [x, y, t] numbers.", code="invalid_strokes"
                 )
@@ -88,7 +124,8 @@ class DrawingOutputSerializer(serializers.Serializer):
     confidence = serializers.FloatField(allow_null=True)
     probabilities = serializers.ListField(child=serializers.FloatField(), allow_null=True)
     processed_image = serializers.SerializerMethodField()
-    label = serializers.IntegerField(allow_null=True)  # type: ignore[assignment]
+    label = serializers.IntegerField(allow_null=True, help_text="The trusted label (staff review or import).")  # type: ignore[assignment]
+    user_label = serializers.IntegerField(allow_null=True, help_text="What the person who drew it said it is.")
     error = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -123,13 +160,46 @@ class DrawingCreateApi(APIView):
         client_id = serializers.RegexField(r"^[A-Za-z0-9_-]{1,64}$", required=False)
         strokes = StrokesField(required=False)
 
+    class JsonInputSerializer(InputSerializer):
+        """The JSON (or form) body: the image as a data URL or bare base64."""
+
+        image = serializers.CharField(
+            help_text="A PNG or JPEG as a data URL (`data:image/png;base64,...`) or bare base64; at most 2 MB."
+        )
+
+    class MultipartInputSerializer(InputSerializer):
+        """The multipart body: the image as a file; `strokes` as a JSON string."""
+
+        image = UploadField(help_text="A PNG or JPEG file; at most 2 MB.")
+        strokes = serializers.CharField(  # type: ignore[assignment]
+            required=False, help_text="The strokes as JSON (see the JSON body)."
+        )
+
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
         status = serializers.CharField()
         model = serializers.CharField(source="model_name")
         url = serializers.URLField()
+        feedback_token = serializers.CharField(
+            help_text="The secret to send with feedback on this drawing (POST .../label/); only this answer has it."
+        )
 
-    @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
+    @extend_schema(
+        request={
+            "application/json": JsonInputSerializer,
+            "multipart/form-data": MultipartInputSerializer,
+            "application/x-www-form-urlencoded": JsonInputSerializer,
+        },
+        responses={202: OutputSerializer, **error_responses(403, 413, 415, 503)},
+        examples=[
+            OpenApiExample(
+                "A one",
+                value={"image": f"data:image/png;base64,{EXAMPLE_PNG}", "model": registry.DEFAULT_MODEL},
+                request_only=True,
+                media_type="application/json",
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_REQUEST_BYTES:
             raise ImageTooLarge(f"The request is over the limit of {MAX_REQUEST_BYTES} bytes.")
@@ -154,8 +224,19 @@ class DrawingCreateApi(APIView):
         except DatabaseError as exc:
             raise StorageUnavailable() from exc
         url = request.build_absolute_uri(reverse("drawing-detail", args=[drawing.id]))
-        body = {"id": str(drawing.id), "status": drawing.status, "model": drawing.model_name, "url": url}
+        body = {
+            "id": str(drawing.id),
+            "status": drawing.status,
+            "model": drawing.model_name,
+            "url": url,
+            "feedback_token": drawing_feedback_token(drawing_id=drawing.id),
+        }
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
+
+
+def _finite(value: float) -> None:
+    if not math.isfinite(value):
+        raise serializers.ValidationError("Must be a finite number.")
 
 
 class DrawingDetailApi(APIView):
@@ -164,11 +245,20 @@ class DrawingDetailApi(APIView):
     throttle_classes = [ReadThrottle]
 
     class FilterSerializer(serializers.Serializer):
-        wait = serializers.FloatField(required=False, default=0, min_value=0, max_value=settings.MAX_WAIT_SECONDS)
+        wait = serializers.FloatField(
+            required=False, default=0, min_value=0, max_value=settings.MAX_WAIT_SECONDS, validators=[_finite]
+        )
 
     @extend_schema(
-        parameters=[OpenApiParameter("wait", float, description="Seconds to wait for the result (0-10).")],
-        responses=DrawingOutputSerializer,
+        parameters=[
+            DRAWING_ID,
+            OpenApiParameter(
+                "wait",
+                {"type": "number", "minimum": 0, "maximum": settings.MAX_WAIT_SECONDS},
+                description="Seconds to wait for the result (0-10): answered as soon as it is finished.",
+            ),
+        ],
+        responses={200: DrawingOutputSerializer, **error_responses(404)},
     )
     def get(self, request: Request, drawing_id: str) -> Response:
         query = self.FilterSerializer(data=request.query_params)
@@ -178,20 +268,30 @@ class DrawingDetailApi(APIView):
 
 
 class DrawingLabelApi(APIView):
-    """Record what the digit really was."""
+    """The drawer says what the digit really was, proving it with the drawing's feedback token (else 403).
+
+    The answer is kept as `user_label`, apart from the trusted label that staff review sets.
+    """
 
     throttle_classes = [SubmitThrottle]
 
     class InputSerializer(serializers.Serializer):
         label = serializers.IntegerField(min_value=0, max_value=9)  # type: ignore[assignment]
+        feedback_token = serializers.CharField(
+            required=False, allow_blank=True, max_length=128, help_text="From the answer to the drawing's submission."
+        )
 
-    @extend_schema(request=InputSerializer, responses=DrawingOutputSerializer)
+    @extend_schema(
+        parameters=[DRAWING_ID],
+        request=InputSerializer,
+        responses={200: DrawingOutputSerializer, **error_responses(403, 404, 413, 415)},
+    )
     def post(self, request: Request, drawing_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        drawing = drawing_label(
+        drawing = drawing_feedback_record(
             drawing=drawing_get(drawing_id=drawing_id),
             label=serializer.validated_data["label"],
-            source=LabelSource.USER,
+            feedback_token=serializer.validated_data.get("feedback_token", ""),
         )
         return Response(DrawingOutputSerializer(drawing).data)

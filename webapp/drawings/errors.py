@@ -10,3 +10,13 @@ from webapp.core.errors import ApiError
 class DrawingNotFound(ApiError):
     def __init__(self, drawing_id: Any) -> None:
         super().__init__("not_found", f"No drawing with id {drawing_id}.", status_code=404)
+
+
+class FeedbackForbidden(ApiError):
+    def __init__(self) -> None:
+        super().__init__(
+            "forbidden",
+            "Send the drawing's `feedback_token` (from the answer to its submission) to say what it was.",
+            status_code=403,
+            field="feedback_token",
+        )

@@ -21,9 +21,14 @@ class Source(models.TextChoices):
 
 
 class LabelSource(models.TextChoices):
-    USER = "user", "The person who drew it"
+    """Who set a drawing's trusted `label`. The drawer's own answer is kept apart, in `user_label`."""
+
     STAFF = "staff", "Staff review"
     IMPORT = "import", "Imported data set"
+
+
+# How exports name a label that came from `user_label` (only when FINETUNE_TRUST_USER_LABELS is on).
+USER_LABEL_SOURCE = "user"
 
 
 class Drawing(models.Model):
@@ -67,10 +72,15 @@ class Drawing(models.Model):
     confidence = models.FloatField(null=True, blank=True, db_index=True)
     probabilities = models.JSONField(null=True, blank=True)
 
-    # What the digit really is.
+    # What the digit really is: the trusted label (staff review or an imported data set) ...
     label = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
     label_source = models.CharField(max_length=8, choices=LabelSource.choices, blank=True, default="")
     labelled_at = models.DateTimeField(null=True, blank=True)
+    # ... and, apart from it, what the person who drew it said (anyone holding the feedback token).
+    user_label = models.PositiveSmallIntegerField(
+        null=True, blank=True, db_index=True, help_text="What the person who drew it said it is (not reviewed)."
+    )
+    user_labelled_at = models.DateTimeField(null=True, blank=True)
     excluded_from_training = models.BooleanField(default=False, db_index=True)
 
     class Meta:

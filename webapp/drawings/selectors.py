@@ -20,7 +20,7 @@ from PIL import Image
 from inference.errors import InferenceError
 from inference.preprocess import preprocess
 from webapp.drawings.errors import DrawingNotFound
-from webapp.drawings.models import Drawing
+from webapp.drawings.models import USER_LABEL_SOURCE, Drawing
 from webapp.drawings.notifications import FinishWaiter
 
 
@@ -126,6 +126,9 @@ class ModelStatistics:
     # confusion[label][predicted digit] counts labelled drawings with a prediction.
     confusion: list[list[int]]
     per_day: list[tuple[date, int]]
+    # The drawers' own answers (not reviewed): how many gave one, and how many said the model was right.
+    user_labelled: int = 0
+    user_confirmed: int = 0
 
     @property
     def share_labelled(self) -> float | None:
@@ -137,7 +140,8 @@ class ModelStatistics:
 
 
 def drawing_statistics(*, queryset: QuerySet[Drawing] | None = None) -> list[ModelStatistics]:
-    """Per model and model version: drawings, share labelled, accuracy and confusion matrix on labelled ones."""
+    """Per model and model version: drawings, share labelled, accuracy and confusion matrix on the trusted
+    labels, and how many drawers answered and said the model was right."""
     queryset = Drawing.objects.all() if queryset is None else queryset
     queryset = queryset.order_by()
     key = ("model_name", "model_version")
@@ -146,6 +150,8 @@ def drawing_statistics(*, queryset: QuerySet[Drawing] | None = None) -> list[Mod
         labelled=Count("id", filter=Q(label__isnull=False)),
         evaluated=Count("id", filter=Q(label__isnull=False, digit__isnull=False)),
         correct=Count("id", filter=Q(label=F("digit"))),
+        user_labelled=Count("id", filter=Q(user_label__isnull=False)),
+        user_confirmed=Count("id", filter=Q(user_label=F("digit"))),
     )
     confusions: dict[tuple[str, int | None], list[list[int]]] = {}
     pairs = queryset.filter(label__isnull=False, digit__isnull=False).values(*key, "label", "digit")
@@ -166,6 +172,8 @@ def drawing_statistics(*, queryset: QuerySet[Drawing] | None = None) -> list[Mod
             correct=row["correct"],
             confusion=confusions.get((row["model_name"], row["model_version"]), _empty_confusion()),
             per_day=days.get((row["model_name"], row["model_version"]), []),
+            user_labelled=row["user_labelled"],
+            user_confirmed=row["user_confirmed"],
         )
         for row in totals
     ]
@@ -176,18 +184,48 @@ def _empty_confusion() -> list[list[int]]:
     return [[0] * 10 for _ in range(10)]
 
 
+def user_labels_trusted() -> bool:
+    """Whether training takes the drawer's answer where no trusted label exists (FINETUNE_TRUST_USER_LABELS)."""
+    return bool(getattr(settings, "FINETUNE_TRUST_USER_LABELS", False))
+
+
+def training_labelled(queryset: QuerySet[Drawing] | None = None) -> QuerySet[Drawing]:
+    """Drawings not excluded from training that have a label training believes, as `training_label`:
+    the trusted label, else (only when FINETUNE_TRUST_USER_LABELS is on) the drawer's answer."""
+    queryset = Drawing.objects.all() if queryset is None else queryset
+    if user_labels_trusted():
+        training_label: Any = Coalesce("label", "user_label")
+    else:
+        training_label = F("label")
+    return (
+        queryset.filter(excluded_from_training=False)
+        .annotate(training_label=training_label)
+        .filter(training_label__isnull=False)
+    )
+
+
 def drawings_for_export(
     *, since: date | None = None, until: date | None = None, label_source: str | None = None
 ) -> QuerySet[Drawing]:
-    """Labelled drawings not excluded from training, oldest first; dates are inclusive (UTC days)."""
-    queryset = Drawing.objects.filter(label__isnull=False, excluded_from_training=False)
+    """Drawings training may use (`training_labelled`), oldest first; dates are inclusive (UTC days).
+
+    `label_source` "user" selects those whose label is the drawer's answer (none unless trusted).
+    """
+    queryset = training_labelled()
     if since is not None:
         queryset = queryset.filter(created_at__date__gte=since)
     if until is not None:
         queryset = queryset.filter(created_at__date__lte=until)
-    if label_source:
-        queryset = queryset.filter(label_source=label_source)
+    if label_source == USER_LABEL_SOURCE:
+        queryset = queryset.filter(label__isnull=True)
+    elif label_source:
+        queryset = queryset.filter(label_source=label_source, label__isnull=False)
     return queryset.order_by("created_at", "id")
+
+
+def training_label_source(drawing: Drawing) -> str:
+    """Where the label training uses came from: the trusted label's source, else "user"."""
+    return str(drawing.label_source) if drawing.label is not None else USER_LABEL_SOURCE
 
 
 def writer_key(drawing: Drawing) -> str:
@@ -208,13 +246,9 @@ class LabelledDrawing:
     pixels: np.ndarray
 
 
-def _training_queryset() -> QuerySet[Drawing]:
-    return Drawing.objects.filter(label__isnull=False, excluded_from_training=False)
-
-
 def training_writer_keys() -> set[str]:
     """The writers of the drawings that training may use."""
-    return {writer_key(d) for d in _training_queryset().only("id", "writer", "client_id")}
+    return {writer_key(d) for d in training_labelled().only("id", "writer", "client_id")}
 
 
 def _drawing_pixels(drawing: Drawing) -> np.ndarray | None:
@@ -228,10 +262,11 @@ def _drawing_pixels(drawing: Drawing) -> np.ndarray | None:
 
 
 def training_drawings() -> Iterator[LabelledDrawing]:
-    """Labelled drawings not excluded from training, as pixels, a chunk of rows at a time."""
-    rows = _training_queryset().only("id", "image", "processed_image", "label", "writer", "client_id")
+    """The drawings training may use (`training_labelled`), as pixels, a chunk of rows at a time."""
+    rows = training_labelled().only("id", "image", "processed_image", "writer", "client_id")
     for drawing in rows.iterator(chunk_size=500):
         pixels = _drawing_pixels(drawing)
-        if pixels is None or drawing.label is None:
+        label = drawing.training_label  # type: ignore[attr-defined]
+        if pixels is None or label is None:
             continue
-        yield LabelledDrawing(writer_key=writer_key(drawing), label=drawing.label, pixels=pixels)
+        yield LabelledDrawing(writer_key=writer_key(drawing), label=int(label), pixels=pixels)

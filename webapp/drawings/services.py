@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,6 +15,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from inference import registry
 from inference.errors import BlankDrawing, InferenceError
@@ -21,6 +23,7 @@ from inference.preprocess import INK_THRESHOLD, ink_from_image, open_image, prep
 from webapp.core import heartbeats, metrics
 from webapp.core.redis_connection import redis_client
 from webapp.core.serving import serving_model
+from webapp.drawings.errors import FeedbackForbidden
 from webapp.drawings.models import Drawing, LabelSource, Source, Status
 from webapp.drawings.notifications import drawing_finished_notify
 from webapp.drawings.queue import drawing_enqueue
@@ -48,6 +51,7 @@ def drawing_create(
     external_id: str | None = None,
     label: int | None = None,
     label_source: LabelSource | str = "",
+    user_label: int | None = None,
     excluded_from_training: bool = False,
 ) -> Drawing:
     """Validate and store a drawing, then enqueue its prediction once the row is committed."""
@@ -69,6 +73,8 @@ def drawing_create(
             label=label,
             label_source=label_source if label is not None else "",
             labelled_at=timezone.now() if label is not None else None,
+            user_label=user_label,
+            user_labelled_at=timezone.now() if user_label is not None else None,
             excluded_from_training=excluded_from_training,
         )
         transaction.on_commit(lambda: drawing_enqueue(drawing_id=str(drawing.id)))
@@ -163,8 +169,8 @@ def drawing_fail(*, drawing_id: str, code: str, message: str) -> None:
         _drawing_fail(drawing, code, message)
 
 
-def drawing_label(*, drawing: Drawing, label: int, source: LabelSource = LabelSource.USER) -> Drawing:
-    """Record what the digit really was."""
+def drawing_label(*, drawing: Drawing, label: int, source: LabelSource = LabelSource.STAFF) -> Drawing:
+    """Record what the digit really was, as a trusted label (staff review or an imported set)."""
     drawing.label = label
     drawing.label_source = source
     drawing.labelled_at = timezone.now()
@@ -198,6 +204,33 @@ def _running_orphans(drawing_ids: list[Any]) -> list[Any]:
         for pk, owner in zip(drawing_ids, owners, strict=True)
         if owner is not None and not heartbeats.is_alive(kind="process", name=owner.decode())
     ]
+
+
+FEEDBACK_TOKEN_SALT = "webapp.drawings.feedback_token"
+
+
+def _feedback_token(drawing_id: str | uuid.UUID, secret: str) -> str:
+    return salted_hmac(FEEDBACK_TOKEN_SALT, str(drawing_id), secret=secret, algorithm="sha256").hexdigest()
+
+
+def drawing_feedback_token(*, drawing_id: str | uuid.UUID) -> str:
+    """The secret that lets whoever submitted a drawing say what it was: an HMAC of its id with
+    SECRET_KEY, so nothing is stored (keys in SECRET_KEY_FALLBACKS still accept older tokens)."""
+    return _feedback_token(drawing_id, settings.SECRET_KEY)
+
+
+def drawing_feedback_record(*, drawing: Drawing, label: int, feedback_token: str) -> Drawing:
+    """Keep the drawer's answer in `user_label`, given the drawing's feedback token (else FeedbackForbidden).
+
+    It never touches the trusted `label`: whether training believes it is FINETUNE_TRUST_USER_LABELS's call.
+    """
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    if not any(constant_time_compare(_feedback_token(drawing.pk, key), feedback_token or "") for key in secrets):
+        raise FeedbackForbidden()
+    drawing.user_label = label
+    drawing.user_labelled_at = timezone.now()
+    drawing.save(update_fields=["user_label", "user_labelled_at"])
+    return drawing
 
 
 def drawings_requeue_stale(*, older_than_seconds: int | None = None) -> int:
@@ -245,6 +278,13 @@ def drawings_prediction_confirm(*, drawings: QuerySet[Drawing], source: LabelSou
     )
 
 
+def drawings_user_label_accept(*, drawings: QuerySet[Drawing], source: LabelSource = LabelSource.STAFF) -> int:
+    """Take the drawer's answer as the trusted label, for drawings that have one; returns how many."""
+    return drawings.filter(user_label__isnull=False).update(
+        label=F("user_label"), label_source=source, labelled_at=timezone.now()
+    )
+
+
 def drawings_exclude(*, drawings: QuerySet[Drawing], excluded: bool = True) -> int:
     """Keep drawings out of (or put them back into) the training data export."""
     return drawings.update(excluded_from_training=excluded)
@@ -267,6 +307,7 @@ def drawing_rerun(*, drawing: Drawing, model_name: str) -> Drawing:
         writer=drawing.writer,
         label=drawing.label,
         label_source=drawing.label_source,
+        user_label=drawing.user_label,
         excluded_from_training=True,
     )
 

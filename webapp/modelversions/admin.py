@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from webapp.core.admin_actions import ActionPermissionsMixin
 from webapp.modelversions.models import ModelVersion
 from webapp.modelversions.selectors import model_version_active
 from webapp.modelversions.services import model_finetune_enqueue, model_version_activate, model_versions_sync
@@ -16,7 +17,7 @@ def _percent(value: float | None) -> str:
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(ActionPermissionsMixin, admin.ModelAdmin):
     list_display = [
         "model_name",
         "version",
@@ -69,13 +70,19 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: ModelVersion | None = None) -> bool:
         return False
 
-    @admin.action(description="Fine-tune now (from the model's active version)")
+    def has_activate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("modelversions.activate_modelversion")
+
+    def has_finetune_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("modelversions.finetune_modelversion")
+
+    @admin.action(description="Fine-tune now (from the model's active version)", permissions=["finetune"])
     def finetune_now(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         for name in sorted(set(queryset.values_list("model_name", flat=True))):
             model_finetune_enqueue(model_name=name, started_by=request.user.get_username())
             self.message_user(request, f"Fine-tuning of {name} queued; its progress shows here.", messages.SUCCESS)
 
-    @admin.action(description="Activate this version (promote or roll back)")
+    @admin.action(description="Activate this version (promote or roll back)", permissions=["activate"])
     def activate(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         for record in queryset:
             model_version_activate(model_name=record.model_name, version=record.version)

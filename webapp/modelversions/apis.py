@@ -8,11 +8,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from webapp.core.schema import error_responses
+from webapp.core.throttles import ReadThrottle
 from webapp.modelversions.selectors import model_list
 
 
 class ModelListApi(APIView):
     """The models on offer, with their active version's figures."""
+
+    throttle_classes = [ReadThrottle]
 
     class OutputSerializer(serializers.Serializer):
         name = serializers.CharField()
@@ -25,6 +29,6 @@ class ModelListApi(APIView):
         description = serializers.CharField()
         default = serializers.BooleanField()
 
-    @extend_schema(responses=OutputSerializer(many=True))
+    @extend_schema(responses={200: OutputSerializer(many=True), **error_responses()})
     def get(self, request: Request) -> Response:
         return Response(self.OutputSerializer(model_list(), many=True).data)

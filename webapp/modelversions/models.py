@@ -32,6 +32,11 @@ class ModelVersion(models.Model):
 
     class Meta:
         ordering = ["model_name", "-version"]
+        # Beyond view/change: serving a version and starting a fine-tune are separate rights in the admin.
+        permissions = [
+            ("activate_modelversion", "Can activate a model version (promote or roll back)"),
+            ("finetune_modelversion", "Can start fine-tuning a model"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["model_name", "version"], name="model_version_unique"),
             models.UniqueConstraint(

@@ -12,8 +12,8 @@ from PIL import Image
 
 from inference.errors import InferenceError
 from inference.preprocess import preprocess
-from webapp.drawings.models import Drawing, LabelSource
-from webapp.drawings.selectors import drawings_for_export
+from webapp.drawings.models import USER_LABEL_SOURCE, Drawing, LabelSource
+from webapp.drawings.selectors import drawings_for_export, training_label_source
 
 
 class Command(BaseCommand):
@@ -21,8 +21,9 @@ class Command(BaseCommand):
         "Write the labelled drawings not excluded from training to an .npz: `images` (N, 28, 28) float32 "
         "as the model sees them, `originals` (the submitted image bytes; object array, so load with "
         "allow_pickle=True), `labels`, `predictions` (-1 if none), `confidences`, `ids`, `external_ids`, "
-        "`writers`, `client_ids`, `sources`, `label_sources`, `model_names`, `model_versions` (-1 if none) "
-        "and `created_at` (datetime64, UTC)."
+        "`writers`, `client_ids`, `sources`, `label_sources` (staff, import, or user where the drawer's answer "
+        "stands in: FINETUNE_TRUST_USER_LABELS), `user_labels` (the drawer's answer, -1 if none), `model_names`, "
+        "`model_versions` (-1 if none) and `created_at` (datetime64, UTC)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,7 +34,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--until", type=date.fromisoformat, help="Only drawings made on or before this day (YYYY-MM-DD, UTC)."
         )
-        parser.add_argument("--label-source", choices=LabelSource.values, help="Only labels from this source.")
+        parser.add_argument(
+            "--label-source", choices=[*LabelSource.values, USER_LABEL_SOURCE], help="Only labels from this source."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         drawings = drawings_for_export(
@@ -66,6 +69,7 @@ EXPORT_COLUMNS = (
     "client_ids",
     "sources",
     "label_sources",
+    "user_labels",
     "model_names",
     "model_versions",
     "created_at",
@@ -82,7 +86,7 @@ def export_row(drawing: Drawing, pixels: np.ndarray) -> dict[str, Any]:
     return {
         "images": pixels,
         "originals": bytes(drawing.image),
-        "labels": drawing.label,
+        "labels": drawing.training_label,  # type: ignore[attr-defined]  # annotated by training_labelled()
         "predictions": -1 if drawing.digit is None else drawing.digit,
         "confidences": np.nan if drawing.confidence is None else drawing.confidence,
         "ids": str(drawing.pk),
@@ -90,7 +94,8 @@ def export_row(drawing: Drawing, pixels: np.ndarray) -> dict[str, Any]:
         "writers": drawing.writer,
         "client_ids": drawing.client_id,
         "sources": drawing.source,
-        "label_sources": drawing.label_source,
+        "label_sources": training_label_source(drawing),
+        "user_labels": -1 if drawing.user_label is None else drawing.user_label,
         "model_names": drawing.model_name,
         "model_versions": -1 if drawing.model_version is None else drawing.model_version,
         "created_at": np.datetime64(drawing.created_at.replace(tzinfo=None), "us"),
@@ -105,6 +110,7 @@ def export_arrays(columns: dict[str, list[Any]]) -> dict[str, np.ndarray]:
         "originals": originals,
         "labels": np.array(columns["labels"], dtype=np.int64),
         "predictions": np.array(columns["predictions"], dtype=np.int64),
+        "user_labels": np.array(columns["user_labels"], dtype=np.int64),
         "confidences": np.array(columns["confidences"], dtype=np.float32),
         "model_versions": np.array(columns["model_versions"], dtype=np.int64),
         "created_at": np.array(columns["created_at"], dtype="datetime64[us]"),

@@ -322,6 +322,7 @@
   let jobs = new Map(); // model name -> {id, result} for this drawing
   let historyEntry = null;
   let labelled = null; // the label sent for this drawing's shown result
+  let feedbackToken = ""; // the shown drawing's secret from its 202 answer: only it may send feedback
   // The prediction in flight (or the last one), and what the retry button repeats.
   let run = null;
   let autoTimer = 0;
@@ -474,12 +475,13 @@
     const { signal } = current.controller;
     let job = jobs.get(name);
     if (!job || (job.result && job.result.status === "failed")) {
-      job = { id: null, result: null };
+      job = { id: null, token: "", result: null };
       jobs.set(name, job);
     }
     if (!job.id) {
       const created = await api("/api/drawings/", { method: "POST", body: { ...payload, model: name }, signal });
       job.id = created.id;
+      job.token = created.feedback_token;
       if (name === current.main) addHistory(name);
     }
     const deadline = Date.now() + GIVE_UP_AFTER_MS;
@@ -489,7 +491,7 @@
       job.result = await api(`/api/drawings/${job.id}/?wait=${POLL_WAIT_SECONDS}`, { signal });
     }
     if (current === run) {
-      if (name === current.main) showResult(job.result, job.id);
+      if (name === current.main) showResult(job.result, job.id, job.token);
       if (current.compare) showCompareCard(name, job.result);
     }
     return job.result;
@@ -545,7 +547,7 @@
     fillBars(mainBars, null, null);
   }
 
-  function showResult(result, id) {
+  function showResult(result, id, token) {
     ui.answer.dataset.state = "done";
     ui.answer.dataset.drawingId = id;
     ui.digit.textContent = String(result.digit);
@@ -563,7 +565,7 @@
     ui.confirm.textContent = `Yes, it's ${result.digit}`;
     ui.confirm.dataset.label = String(result.digit);
     labelled = null;
-    setFeedbackEnabled(true, id);
+    setFeedbackEnabled(true, id, token);
     updateHistory(result);
   }
 
@@ -607,9 +609,10 @@
 
   /* ---------- feedback ---------- */
 
-  function setFeedbackEnabled(enabled, id) {
+  function setFeedbackEnabled(enabled, id, token) {
     ui.feedback.dataset.state = enabled ? "open" : "disabled";
     ui.feedback.dataset.drawingId = enabled ? id : "";
+    feedbackToken = enabled ? token : "";
     ui.confirm.disabled = !enabled;
     for (const button of ui.labels) {
       button.disabled = !enabled;
@@ -625,7 +628,7 @@
     const entry = historyEntry;
     ui.feedbackNote.textContent = "Saving…";
     try {
-      await api(`/api/drawings/${id}/label/`, { method: "POST", body: { label } });
+      await api(`/api/drawings/${id}/label/`, { method: "POST", body: { label, feedback_token: feedbackToken } });
     } catch (error) {
       ui.feedbackNote.textContent = `Not saved: ${error.message}`;
       return;
