@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("modelversions", "0002_holdoutwriter"),
+        ("modelversions", "0003_action_permissions"),
     ]
 
     operations = [
