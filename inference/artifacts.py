@@ -53,7 +53,7 @@ def _file_sha256(path: Path) -> str:
 
 
 def pack(directory: Path) -> PackedArtifact:
-    """Zip the files of a version directory (weights and card.json; flat, no subdirectories)."""
+    """Zip the files of a version directory (weights and card; flat, no subdirectories)."""
     names = sorted(path.name for path in directory.iterdir() if path.is_file())
     if not names:
         raise FileNotFoundError(f"No artifact files in {directory}.")

@@ -23,3 +23,8 @@ def test_ruff_finds_no_lint_errors_and_nothing_to_reformat():
 def test_mypy_passes_on_the_code():
     result = run(sys.executable, "-m", "mypy", "inference", "training", "webapp", "worker")
     assert result.returncode == 0, result.stdout
+
+
+def test_every_model_change_has_its_migration():
+    result = run(sys.executable, "manage.py", "makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -51,10 +51,14 @@ class HealthApi(APIView):
 
 
 class LivenessApi(APIView):
-    """Liveness for a load balancer to call every second: the web process answers, nothing else is asked."""
+    """Liveness for a load balancer to call every second: the web process answers, nothing else is asked
+    (not throttled, not cached: it costs nothing)."""
 
     authentication_classes: list[type] = []
 
-    @extend_schema(responses=dict)
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=["alive"])
+
+    @extend_schema(responses={200: OutputSerializer, **error_responses()})
     def get(self, request: Request) -> Response:
         return Response({"status": "alive"})

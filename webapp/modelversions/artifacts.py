@@ -6,7 +6,6 @@ The zip and the checks are `inference.artifacts`; this module only decides where
 
 from __future__ import annotations
 
-import json
 import logging
 
 from inference import artifacts, registry
@@ -27,7 +26,7 @@ def model_artifact_store(*, model_version: ModelVersion) -> ModelArtifact:
             "sha256": packed.sha256,
             "files": packed.files,
             "size": len(packed.archive),
-            "card": json.loads((directory / registry.CARD_FILE).read_text()),
+            "card": registry.read_card(model_version.model_name, model_version.version),
         },
     )
     return artifact

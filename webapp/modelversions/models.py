@@ -49,7 +49,7 @@ class ModelVersion(models.Model):
 
 
 class ModelArtifact(models.Model):
-    """The files of one version (weights and card.json) as a zip in the database, so that a worker on any
+    """The files of one version (weights and card) as a zip in the database, so that a worker on any
     machine can fetch them into its own MODEL_DIR and check them against `sha256` and `files` first."""
 
     model_version = models.OneToOneField(ModelVersion, on_delete=models.CASCADE, related_name="stored_artifact")
@@ -57,7 +57,7 @@ class ModelArtifact(models.Model):
     sha256 = models.CharField(max_length=64, help_text="Checksum of the archive.")
     files = models.JSONField(help_text="Checksum (sha256) of each file in the archive, by file name.")
     size = models.PositiveBigIntegerField()
-    card = models.JSONField(help_text="The card.json in the archive, readable without fetching it.")
+    card = models.JSONField(help_text="The card in the archive, readable without fetching it.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

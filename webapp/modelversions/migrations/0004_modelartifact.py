@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 ("sha256", models.CharField(help_text="Checksum of the archive.", max_length=64)),
                 ("files", models.JSONField(help_text="Checksum (sha256) of each file in the archive, by file name.")),
                 ("size", models.PositiveBigIntegerField()),
-                ("card", models.JSONField(help_text="The card.json in the archive, readable without fetching it.")),
+                ("card", models.JSONField(help_text="The card in the archive, readable without fetching it.")),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
                 (
                     "model_version",
