@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from inference.errors import ImageTooLarge, InvalidImage
+from inference.errors import ImageTooLarge, InvalidImage, UnsupportedFormat
 
 Point = Sequence[float]
 Stroke = Sequence[Point]
@@ -47,9 +47,22 @@ def png_to_data_url(png: bytes | memoryview) -> str:
     return PNG_DATA_URL_PREFIX + base64.b64encode(bytes(png)).decode()
 
 
+def data_url_payload(value: str) -> str:
+    """The base64 part of a `data:image/...;base64,...` URL; other media types and encodings are refused."""
+    header, comma, payload = value[5:].partition(",")
+    if not comma:
+        raise InvalidImage("A data URL has a comma between its header and its data: `data:image/png;base64,...`.")
+    media_type, *parameters = (part.strip().lower() for part in header.split(";"))
+    if not media_type.startswith("image/"):
+        raise UnsupportedFormat(f"The data URL holds {media_type or 'text/plain'}; send an image (PNG or JPEG).")
+    if "base64" not in parameters:
+        raise InvalidImage("Only base64 data URLs are accepted: `data:image/png;base64,...`.")
+    return payload
+
+
 def data_url_to_bytes(value: str, *, max_bytes: int) -> bytes:
-    """A data URL or bare base64 to bytes, refusing more than `max_bytes` before decoding anything."""
-    encoded = value.split(",", 1)[1] if value.startswith("data:") else value
+    """An image data URL or bare base64 to bytes, refusing more than `max_bytes` before decoding anything."""
+    encoded = data_url_payload(value) if value[:5].lower() == "data:" else value
     if len(encoded) > max_bytes * 4 // 3 + 4:
         raise ImageTooLarge(f"The image is over the limit of {max_bytes} bytes.")
     try:

@@ -8,7 +8,6 @@ Prints completed drawings per second and submit-to-done latency (p50/p95/p99) pe
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
 import statistics
@@ -17,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from inference.images import png_to_data_url
 from inference.strokes import render_strokes, to_png_bytes
 
 SEVEN = [[[0.0, 0.0], [0.6, 0.0], [0.35, 1.0]], [[0.15, 0.5], [0.5, 0.5]]]
@@ -67,10 +67,7 @@ def _client(url: str, model: str, images: list[str], count: int, results: Result
 
 def run(url: str, model: str, total: int, concurrency: int) -> dict[str, float]:
     """Submit `total` drawings from `concurrency` clients; returns throughput and latency figures."""
-    images = [
-        "data:image/png;base64," + base64.b64encode(to_png_bytes(render_strokes(strokes))).decode()
-        for strokes in (SEVEN, ONE)
-    ]
+    images = [png_to_data_url(to_png_bytes(render_strokes(strokes))) for strokes in (SEVEN, ONE)]
     results = Results()
     per_client = [total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)]
     threads = [threading.Thread(target=_client, args=(url, model, images, n, results)) for n in per_client]

@@ -5,7 +5,6 @@ Thin like the API views: reads come from selectors, writes go through services.
 
 from __future__ import annotations
 
-import base64
 import io
 import uuid
 from typing import Any
@@ -25,6 +24,7 @@ from PIL import Image
 
 from inference import registry
 from inference.errors import InferenceError
+from inference.images import png_to_data_url
 from inference.preprocess import ink_from_image, open_image
 from webapp.core.admin_actions import ActionPermissionsMixin
 from webapp.drawings.models import Drawing, LabelSource
@@ -52,7 +52,7 @@ DIGITS = range(10)
 def png_data_url(data: bytes | memoryview | None) -> str | None:
     if not data:
         return None
-    return "data:image/png;base64," + base64.b64encode(bytes(data)).decode()
+    return png_to_data_url(data)
 
 
 def thumbnail_data_url(data: bytes | memoryview | None, size: int = THUMBNAIL_SIZE) -> str | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 from typing import Any
 
@@ -18,7 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference import registry
-from inference.errors import ImageTooLarge, InvalidImage, UnsupportedFormat
+from inference.errors import ImageTooLarge, InvalidImage
+from inference.images import data_url_to_bytes, png_to_data_url
 from inference.preprocess import MAX_BYTES
 from webapp.core.errors import ApiError, StorageUnavailable
 from webapp.core.parsers import json_loads_bounded
@@ -39,9 +38,7 @@ MAX_REQUEST_BYTES = MAX_BYTES * 4 // 3 + 256 * 1024  # base64 of the largest ima
 
 
 def _png_data_url(data: bytes | memoryview | None) -> str | None:
-    if data is None:
-        return None
-    return "data:image/png;base64," + base64.b64encode(bytes(data)).decode()
+    return None if data is None else png_to_data_url(data)
 
 
 def decode_image_field(value: Any) -> bytes:
@@ -54,26 +51,7 @@ def decode_image_field(value: Any) -> bytes:
         return value.read()
     if not isinstance(value, str):
         raise InvalidImage("`image` must be a data URL, a base64 string or an uploaded file.")
-    encoded = data_url_payload(value) if value[:5].lower() == "data:" else value
-    if len(encoded) > MAX_BYTES * 4 // 3 + 4:
-        raise ImageTooLarge(f"The image is over the limit of {MAX_BYTES} bytes.")
-    try:
-        return base64.b64decode(encoded.strip(), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidImage("`image` is not valid base64.") from exc
-
-
-def data_url_payload(value: str) -> str:
-    """The base64 part of a `data:image/...;base64,...` URL; other media types and encodings are refused."""
-    header, comma, payload = value[5:].partition(",")
-    if not comma:
-        raise InvalidImage("A data URL has a comma between its header and its data: `data:image/png;base64,...`.")
-    media_type, *parameters = (part.strip().lower() for part in header.split(";"))
-    if not media_type.startswith("image/"):
-        raise UnsupportedFormat(f"The data URL holds {media_type or 'text/plain'}; send an image (PNG or JPEG).")
-    if "base64" not in parameters:
-        raise InvalidImage("Only base64 data URLs are accepted: `data:image/png;base64,...`.")
-    return payload
+    return data_url_to_bytes(value, max_bytes=MAX_BYTES)
 
 
 def _is_number(value: Any) -> bool:
