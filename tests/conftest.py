@@ -209,3 +209,14 @@ def start_web_server(env: dict[str, str], port: int, log_path: Path, threads: in
     )
     wait_for_http(f"http://127.0.0.1:{port}/api/models/")
     return process
+
+
+def waiting_long_polls(port: int) -> float:
+    """A live web server's own count of requests waiting for a drawing (from its /metrics)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("inkwell_long_polls_waiting "):
+                return float(line.split()[1])
+    return 0.0

@@ -179,12 +179,13 @@ def test_undo_removes_the_last_stroke_and_clear_empties_the_canvas(desktop: Page
 def test_a_lost_connection_is_shown_with_retry(desktop: Page):
     drawing = DrawingPage(desktop).open()
     drawing.draw_with_mouse(ONE)
-    desktop.route("**/api/drawings/", lambda route: route.abort("internetdisconnected"))
+    submits = re.compile(r".*/api/drawings/(\?.*)?$")  # the submit, which waits for the result (?wait=N)
+    desktop.route(submits, lambda route: route.abort("internetdisconnected"))
     desktop.get_by_test_id("predict").click()
     expect(drawing.status).to_have_attribute("data-state", "offline")
     expect(drawing.status).to_contain_text("Connection lost")
 
-    desktop.unroute("**/api/drawings/")
+    desktop.unroute(submits)
     desktop.get_by_test_id("retry").click()
     drawing.wait_until_done()
     assert_answer(drawing, 1)

@@ -13,6 +13,7 @@ from django.conf import settings
 from tests.environment import OWN_REDIS, TEST_REDIS_DIR
 from tests.factories import drawing_factory
 from webapp.core.embedded_redis import MAX_SOCKET_PATH, broker_url, embedded_redis_url, socket_path
+from webapp.drawings.notifications import finish_listener
 
 
 def test_two_checkouts_get_two_brokers_even_with_paths_too_long_for_a_socket(tmp_path):
@@ -46,8 +47,15 @@ def test_a_long_poll_whose_redis_connection_drops_answers_with_the_row(client, r
 
     def kill_subscribers() -> None:
         deadline = time.monotonic() + 5
+        while finish_listener.waiting_for(str(drawing.pk)) == 0:  # the poll is waiting now
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
         while time.monotonic() < deadline:
-            subscribers = [c for c in admin.client_list() if int(c.get("sub", 0)) > 0 and int(c["db"]) == db]
+            subscribers = [
+                c
+                for c in admin.client_list()
+                if int(c.get("sub", 0)) + int(c.get("psub", 0)) > 0 and int(c["db"]) == db
+            ]
             if subscribers:
                 for subscriber in subscribers:
                     admin.client_kill_filter(_id=subscriber["id"])

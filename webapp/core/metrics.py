@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import redis
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -29,6 +29,9 @@ SUBMIT_TO_DONE = Histogram(
 )
 QUEUE_WAIT = Histogram(
     "inkwell_job_queue_wait_seconds", "From the submit to a worker taking the job", ["model"], buckets=LATENCY_BUCKETS
+)
+LONG_POLLS_WAITING = Gauge(
+    "inkwell_long_polls_waiting", "Requests waiting for a drawing to finish", multiprocess_mode="livesum"
 )
 MODEL_LOAD = Histogram(
     "inkwell_model_load_seconds", "Loading a model version in a worker process", ["model", "version"]

@@ -126,8 +126,29 @@ class DrawingOutputSerializer(serializers.Serializer):
         }
 
 
+def _finite(value: float) -> None:
+    if not math.isfinite(value):
+        raise serializers.ValidationError("Must be a finite number.")
+
+
+class WaitSerializer(serializers.Serializer):
+    """`?wait=N`: hold the request until the drawing is finished, at most N seconds (0-10)."""
+
+    wait = serializers.FloatField(
+        required=False, default=0, min_value=0, max_value=settings.MAX_WAIT_SECONDS, validators=[_finite]
+    )
+
+
+WAIT_PARAMETER = OpenApiParameter(
+    "wait",
+    {"type": "number", "minimum": 0, "maximum": settings.MAX_WAIT_SECONDS},
+    description="Seconds to wait for the result (0-10): answered as soon as it is finished.",
+)
+
+
 class DrawingCreateApi(APIView):
-    """Submit a drawing; it is stored, queued, and answered with 202 and where to poll."""
+    """Submit a drawing; it is stored, queued, and answered with 202 and where to poll, or, with
+    `?wait=N`, with 200 and the result as soon as it is finished (202 if it is not within N seconds)."""
 
     throttle_classes = [SubmitThrottle]
 
@@ -162,13 +183,20 @@ class DrawingCreateApi(APIView):
             help_text="The secret to send with feedback on this drawing (POST .../label/); only this answer has it."
         )
 
+    class DoneOutputSerializer(DrawingOutputSerializer):
+        """The finished drawing (with `?wait=N`, when it finished in time), plus what the 202 answer has."""
+
+        url = serializers.URLField()
+        feedback_token = serializers.CharField(help_text="The secret to send with feedback on this drawing.")
+
     @extend_schema(
+        parameters=[WAIT_PARAMETER],
         request={
             "application/json": JsonInputSerializer,
             "multipart/form-data": MultipartInputSerializer,
             "application/x-www-form-urlencoded": JsonInputSerializer,
         },
-        responses={202: OutputSerializer, **error_responses(403, 413, 415, 503)},
+        responses={200: DoneOutputSerializer, 202: OutputSerializer, **error_responses(403, 413, 415, 503)},
         examples=[
             OpenApiExample(
                 "A one",
@@ -179,6 +207,8 @@ class DrawingCreateApi(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
+        query = WaitSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_REQUEST_BYTES:
             raise ImageTooLarge(f"The request is over the limit of {MAX_REQUEST_BYTES} bytes.")
         data = request.data
@@ -202,19 +232,20 @@ class DrawingCreateApi(APIView):
         except DatabaseError as exc:
             raise StorageUnavailable() from exc
         url = request.build_absolute_uri(reverse("drawing-detail", args=[drawing.id]))
+        token = drawing_feedback_token(drawing_id=drawing.id)
+        if query.validated_data["wait"] > 0:  # one request per drawing: answer with the result if it comes in time
+            drawing = drawing_get_when_finished(drawing_id=drawing.id, wait_seconds=query.validated_data["wait"])
+            if drawing.is_finished:
+                body = {**DrawingOutputSerializer(drawing).data, "url": url, "feedback_token": token}
+                return Response(body, status=status.HTTP_200_OK, headers={"Location": url})
         body = {
             "id": str(drawing.id),
             "status": drawing.status,
             "model": drawing.model_name,
             "url": url,
-            "feedback_token": drawing_feedback_token(drawing_id=drawing.id),
+            "feedback_token": token,
         }
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
-
-
-def _finite(value: float) -> None:
-    if not math.isfinite(value):
-        raise serializers.ValidationError("Must be a finite number.")
 
 
 class DrawingDetailApi(APIView):
@@ -222,20 +253,10 @@ class DrawingDetailApi(APIView):
 
     throttle_classes = [ReadThrottle]
 
-    class FilterSerializer(serializers.Serializer):
-        wait = serializers.FloatField(
-            required=False, default=0, min_value=0, max_value=settings.MAX_WAIT_SECONDS, validators=[_finite]
-        )
+    FilterSerializer = WaitSerializer
 
     @extend_schema(
-        parameters=[
-            DRAWING_ID,
-            OpenApiParameter(
-                "wait",
-                {"type": "number", "minimum": 0, "maximum": settings.MAX_WAIT_SECONDS},
-                description="Seconds to wait for the result (0-10): answered as soon as it is finished.",
-            ),
-        ],
+        parameters=[DRAWING_ID, WAIT_PARAMETER],
         responses={200: DrawingOutputSerializer, **error_responses(404)},
     )
     def get(self, request: Request, drawing_id: str) -> Response:

@@ -1,14 +1,28 @@
-"""Tell long-polling requests that a drawing is finished, over Redis pub/sub."""
+"""Tell long-polling requests that a drawing is finished, over Redis pub/sub.
+
+The worker publishes on the drawing's channel. Each web process keeps ONE pattern subscription to every
+drawing's channel, in a thread of its own, and fans each message out to the requests of that process
+that wait for that drawing: no Redis connection or SUBSCRIBE per waiting request.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import redis
 
+from webapp.core import metrics
 from webapp.core.redis_connection import redis_client
 
+logger = logging.getLogger(__name__)
+
 CHANNEL_PREFIX = "inkwell:drawing:"
+RECONNECT_MAX_SECONDS = 2.0
 
 
 def channel(drawing_id: str) -> str:
@@ -23,29 +37,95 @@ def drawing_finished_notify(*, drawing_id: str) -> None:
         pass
 
 
-class FinishWaiter:
-    """Subscribe before reading the row, so a finish between the read and the wait is not missed."""
+class FinishListener:
+    """This process's one subscription, and the requests waiting on it (drawing id -> their events)."""
 
-    def __init__(self, drawing_id: str) -> None:
-        self.pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
-        self.pubsub.subscribe(channel(drawing_id))
+    def __init__(self) -> None:
+        self._waiting: dict[str, set[threading.Event]] = {}
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
 
-    def wait(self, seconds: float) -> bool:
-        """Block until a finish message arrives or `seconds` pass; True if it arrived."""
-        deadline = time.monotonic() + seconds
-        while (remaining := deadline - time.monotonic()) > 0:
-            if self.pubsub.get_message(timeout=remaining) is not None:
-                return True
-        return False
+    def _ensure_running(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+                return
+            # First use in this process (gunicorn forks its workers after the import): start listening.
+            self._pid, self._waiting, self._subscribed = os.getpid(), {}, threading.Event()
+            self._thread = threading.Thread(target=self._listen_forever, name="finish-listener", daemon=True)
+            self._thread.start()
 
-    def close(self) -> None:
+    def _listen_forever(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                self._listen()
+            except redis.RedisError as exc:
+                logger.warning("Finish listener lost Redis (%s); reconnecting", exc)
+            self._subscribed.clear()
+            self._wake_all()  # waiters answer with the row as it stands rather than wait in the dark
+            time.sleep(backoff)
+            backoff = min(backoff * 2, RECONNECT_MAX_SECONDS)
+
+    def _listen(self) -> None:
+        pubsub = redis_client().pubsub()
         try:
-            self.pubsub.close()
-        except redis.RedisError:
-            pass
+            pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
+            while True:
+                message = pubsub.get_message(timeout=1.0)
+                if message is None:
+                    continue
+                if message["type"] == "psubscribe":
+                    self._subscribed.set()
+                elif message["type"] == "pmessage":
+                    self._wake(message["channel"].decode().removeprefix(CHANNEL_PREFIX))
+        finally:
+            try:
+                pubsub.close()
+            except redis.RedisError:
+                pass
 
-    def __enter__(self) -> FinishWaiter:
-        return self
+    def _wake(self, drawing_id: str) -> None:
+        with self._lock:
+            events = list(self._waiting.get(drawing_id, ()))
+        for event in events:
+            event.set()
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _wake_all(self) -> None:
+        with self._lock:
+            events = [event for events in self._waiting.values() for event in events]
+        for event in events:
+            event.set()
+
+    def waiting_for(self, drawing_id: str) -> int:
+        """How many requests of this process wait for the drawing."""
+        with self._lock:
+            return len(self._waiting.get(drawing_id, ()))
+
+    def subscribed(self, timeout: float) -> bool:
+        """Start listening if needed; whether the subscription is live (within `timeout` seconds)."""
+        self._ensure_running()
+        return self._subscribed.wait(timeout)
+
+    @contextmanager
+    def waiting(self, drawing_id: str) -> Iterator[threading.Event]:
+        """An event set when the drawing finishes (or the subscription drops), registered before the
+        caller reads the row, so that a finish between the read and the wait is not missed."""
+        event = threading.Event()
+        with self._lock:
+            self._waiting.setdefault(drawing_id, set()).add(event)
+        metrics.LONG_POLLS_WAITING.inc()
+        try:
+            yield event
+        finally:
+            metrics.LONG_POLLS_WAITING.dec()
+            with self._lock:
+                events = self._waiting.get(drawing_id)
+                if events is not None:
+                    events.discard(event)
+                    if not events:
+                        del self._waiting[drawing_id]
+
+
+finish_listener = FinishListener()

@@ -10,7 +10,6 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-import redis
 from django.conf import settings
 from django.db import connection
 from django.db.models import Case, Count, F, FloatField, IntegerField, Q, QuerySet, Value, When
@@ -21,7 +20,7 @@ from inference.errors import InferenceError
 from inference.preprocess import preprocess
 from webapp.drawings.errors import DrawingNotFound
 from webapp.drawings.models import USER_LABEL_SOURCE, Drawing
-from webapp.drawings.notifications import FinishWaiter
+from webapp.drawings.notifications import finish_listener
 
 
 def drawing_get(*, drawing_id: str | uuid.UUID) -> Drawing:
@@ -43,23 +42,19 @@ def _database_connection_release() -> None:
 
 
 def drawing_get_when_finished(*, drawing_id: str | uuid.UUID, wait_seconds: float) -> Drawing:
-    """Long poll: the drawing as soon as it is finished, or as it stands after `wait_seconds`."""
+    """Long poll: the drawing as soon as it is finished, or as it stands after `wait_seconds`.
+
+    Without a live subscription (Redis down), the answer is the row as it stands now.
+    """
     drawing = drawing_get(drawing_id=drawing_id)
-    if drawing.is_finished or wait_seconds <= 0:
+    if drawing.is_finished or wait_seconds <= 0 or not finish_listener.subscribed(timeout=1.0):
         return drawing
-    try:
-        waiter = FinishWaiter(str(drawing.pk))
-    except Exception:  # Redis is down: answer with what the database says now
-        return drawing
-    with waiter:
-        drawing = drawing_get(drawing_id=drawing_id)  # it may have finished before we subscribed
-        if not drawing.is_finished:
-            _database_connection_release()
-        try:
-            finished = not drawing.is_finished and waiter.wait(wait_seconds)
-        except redis.RedisError:  # the connection dropped mid-wait: answer with the row as it stands
-            finished = True
-        if finished:
+    with finish_listener.waiting(str(drawing.pk)) as finished:
+        drawing = drawing_get(drawing_id=drawing_id)  # it may have finished before we registered
+        if drawing.is_finished:
+            return drawing
+        _database_connection_release()
+        if finished.wait(wait_seconds):  # finished, or the subscription dropped: read the row again
             drawing = drawing_get(drawing_id=drawing_id)
     return drawing
 

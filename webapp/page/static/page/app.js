@@ -479,9 +479,15 @@
       jobs.set(name, job);
     }
     if (!job.id) {
-      const created = await api("/api/drawings/", { method: "POST", body: { ...payload, model: name }, signal });
+      // One request per drawing: the answer is the result itself when it is ready within the wait.
+      const created = await api(`/api/drawings/?wait=${POLL_WAIT_SECONDS}`, {
+        method: "POST",
+        body: { ...payload, model: name },
+        signal,
+      });
       job.id = created.id;
       job.token = created.feedback_token;
+      if (["done", "failed"].includes(created.status)) job.result = created;
       if (name === current.main) addHistory(name);
     }
     const deadline = Date.now() + GIVE_UP_AFTER_MS;
