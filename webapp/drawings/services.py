@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import redis
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -86,16 +86,31 @@ def _milliseconds(start: Any, end: Any) -> float:
     return round((end - start).total_seconds() * 1000, 3)
 
 
+def _drawing_claim(drawing_id: str) -> Drawing | None:
+    """Mark the job running and load the drawing in one statement (UPDATE ... RETURNING, PostgreSQL and
+    SQLite alike); None if there is no unfinished drawing with that id."""
+    pk = Drawing._meta.pk
+    assert pk is not None
+    started_at = Drawing._meta.get_field("started_at")
+    claimed = Drawing.objects.raw(
+        f"UPDATE {Drawing._meta.db_table} SET status = %s, started_at = %s, attempts = attempts + 1"
+        f" WHERE {pk.column} = %s AND status IN (%s, %s) RETURNING *",
+        [
+            Status.RUNNING.value,
+            started_at.get_db_prep_value(timezone.now(), connection),
+            pk.get_db_prep_value(uuid.UUID(str(drawing_id)), connection),
+            Status.QUEUED.value,
+            Status.RUNNING.value,
+        ],
+    )
+    return next(iter(claimed), None)
+
+
 def drawing_predict(*, drawing_id: str) -> Drawing | None:
     """Run the drawing's model on it and store the answer (or the failure). Idempotent."""
-    with transaction.atomic():
-        drawing = Drawing.objects.select_for_update().filter(pk=drawing_id).first()
-        if drawing is None or drawing.is_finished:
-            return drawing
-        drawing.status = Status.RUNNING
-        drawing.started_at = timezone.now()
-        drawing.attempts += 1
-        drawing.save(update_fields=["status", "started_at", "attempts"])
+    drawing = _drawing_claim(drawing_id)
+    if drawing is None:  # gone, or finished by an earlier delivery of the same job
+        return Drawing.objects.filter(pk=drawing_id).first()
     drawing_owner_record(drawing_id=str(drawing.pk))
     try:
         began = time.perf_counter()
