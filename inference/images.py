@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
+from PIL import Image
 
 from inference.errors import ImageTooLarge, InvalidImage, UnsupportedFormat
 
@@ -87,3 +89,12 @@ def place_strokes(
     offset_x = cx - (max(xs) + min(xs)) / 2 * scale
     offset_y = cy - (max(ys) + min(ys)) / 2 * scale
     return [[(p[0] * scale + offset_x, p[1] * scale + offset_y) for p in stroke] for stroke in strokes]
+
+
+def thumbnail_png(ink: np.ndarray, size: int) -> bytes:
+    """An ink array (1.0 = ink) as a PNG of at most `size` x `size`, dark ink on white."""
+    image = Image.fromarray(((1.0 - ink) * 255).round().astype("uint8"), mode="L")
+    image.thumbnail((size, size), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

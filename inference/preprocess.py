@@ -14,10 +14,11 @@ import numpy as np
 from PIL import Image
 
 from inference.errors import BlankDrawing, ImageTooLarge, InvalidImage, UnsupportedFormat
-from inference.images import ink_box
+from inference.images import ink_box, thumbnail_png
 
 MAX_BYTES = 2 * 1024 * 1024
-MAX_SIDE = 4096
+# Decoded pixels are bounded too: a tiny PNG of 4096x4096 cost 1.8 s and a gigabyte to decode.
+MAX_SIDE = 2048
 ACCEPTED_FORMATS = frozenset({"PNG", "JPEG"})
 FIELD = 28
 BOX = 20
@@ -33,6 +34,8 @@ class ProcessedDrawing:
 
     pixels: np.ndarray
     png: bytes
+    # A small picture of the whole drawing (ink on white), made once so lists never decode the original.
+    thumbnail: bytes | None = None
 
 
 def open_image(data: bytes) -> Image.Image:
@@ -111,7 +114,10 @@ def preprocess_pixels(ink: np.ndarray) -> np.ndarray:
     return field / peak if peak > 0 else field
 
 
-def preprocess(data: bytes) -> ProcessedDrawing:
-    """Bytes of a canvas export in, the 28x28 array a model sees (and its PNG) out."""
-    pixels = preprocess_pixels(ink_from_image(open_image(data)))
-    return ProcessedDrawing(pixels=pixels, png=to_png(pixels))
+def preprocess(data: bytes, *, thumbnail_size: int | None = None) -> ProcessedDrawing:
+    """Bytes of a canvas export in, the 28x28 array a model sees (and its PNG) out; with
+    `thumbnail_size`, also a thumbnail of the drawing from the same decoded ink."""
+    ink = ink_from_image(open_image(data))
+    pixels = preprocess_pixels(ink)
+    thumbnail = thumbnail_png(ink, thumbnail_size) if thumbnail_size else None
+    return ProcessedDrawing(pixels=pixels, png=to_png(pixels), thumbnail=thumbnail)

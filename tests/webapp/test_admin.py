@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import drawing_factory, user_factory
+from tests.factories import digit_canvas_png, drawing_factory, processed_png, user_factory
 from webapp.drawings.models import Drawing, LabelSource, Status
 from webapp.drawings.selectors import review_queue, review_queue_next
 
@@ -230,3 +230,17 @@ def test_rerun_action_creates_a_queued_copy_for_the_other_model(staff_client, dj
     response = run_action(staff_client, "rerun", [original])
     assert "Choose a model" in response.content.decode()
     assert Drawing.objects.count() == 2
+
+
+def test_the_list_of_a_hundred_drawings_never_loads_an_original_image(staff_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for index in range(100):
+        drawing_factory(digit=index % 10, thumbnail=processed_png(digit_canvas_png(index % 3)))
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(CHANGELIST + "?all=")
+    assert response.status_code == 200
+    assert response.content.count(b"data:image/png") >= 200  # a thumbnail and a 28x28 per drawing
+    column = f'"{Drawing._meta.db_table}"."image"'
+    assert not [query["sql"] for query in queries.captured_queries if column in query["sql"]]

@@ -100,6 +100,16 @@ def test_image_over_4096_pixels_a_side_is_refused_before_decoding_with_413(clien
     assert error_of(response)["code"] == "image_too_large"
 
 
+@pytest.mark.parametrize("width, height", [(2049, 50), (50, 2049), (4096, 4096)])
+def test_a_small_file_that_decodes_to_over_2048_pixels_a_side_is_refused_with_413(client, width, height):
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), 255).save(buffer, format="PNG", optimize=True)
+    assert len(buffer.getvalue()) < 50_000  # a pixel bomb: tiny file, huge image
+    response = post_json(client, {"image": base64.b64encode(buffer.getvalue()).decode()})
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "image_too_large"
+
+
 def test_multipart_upload_is_accepted(client, celery_worker_process):
     from django.core.files.uploadedfile import SimpleUploadedFile
 

@@ -3,11 +3,13 @@ done or failed, idempotent, never overwriting a label, re-enqueued only once sta
 
 from __future__ import annotations
 
+import io
 import time
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from PIL import Image
 
 from inference import preprocess as preprocess_module
 from tests.factories import drawing_factory
@@ -37,6 +39,8 @@ def test_a_queued_job_runs_once_and_records_the_version_it_ran_on(notifications_
     assert done.attempts == 1
     assert done.model_version == selectors.model_version_active("numpy")
     assert done.digit is not None and len(done.probabilities) == 10
+    thumbnail = Image.open(io.BytesIO(bytes(done.thumbnail)))
+    assert thumbnail.format == "PNG" and max(thumbnail.size) <= services.THUMBNAIL_SIZE
 
 
 def test_a_second_run_of_a_finished_job_changes_nothing(notifications_off):
@@ -53,9 +57,9 @@ def test_a_second_run_of_a_finished_job_changes_nothing(notifications_off):
 def test_a_label_given_while_the_job_runs_survives_the_result(notifications_off, monkeypatch):
     drawing = queued_drawing()
 
-    def label_mid_job(image: bytes):
+    def label_mid_job(image: bytes, **options):
         drawing_label(drawing=Drawing.objects.get(pk=drawing.pk), label=7, source=LabelSource.STAFF)
-        return preprocess_module.preprocess(image)
+        return preprocess_module.preprocess(image, **options)
 
     monkeypatch.setattr(services, "preprocess", label_mid_job)
     drawing_predict(drawing_id=str(drawing.pk))

@@ -5,7 +5,6 @@ Thin like the API views: reads come from selectors, writes go through services.
 
 from __future__ import annotations
 
-import io
 import uuid
 from typing import Any
 
@@ -20,11 +19,10 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
-from PIL import Image
 
 from inference import registry
 from inference.errors import InferenceError
-from inference.images import png_to_data_url
+from inference.images import png_to_data_url, thumbnail_png
 from inference.preprocess import ink_from_image, open_image
 from webapp.core.admin_actions import ActionPermissionsMixin
 from webapp.drawings.models import Drawing, LabelSource
@@ -56,18 +54,15 @@ def png_data_url(data: bytes | memoryview | None) -> str | None:
 
 
 def thumbnail_data_url(data: bytes | memoryview | None, size: int = THUMBNAIL_SIZE) -> str | None:
-    """A small PNG of a stored drawing, ink on white, so a page of thumbnails stays light."""
+    """A small PNG of a stored drawing, ink on white, made from the original (for drawings whose job
+    made none, and for the larger picture of a JPEG)."""
     if not data:
         return None
     try:
         ink = ink_from_image(open_image(bytes(data)))
     except InferenceError:
         return None
-    image = Image.fromarray(((1.0 - ink) * 255).round().astype("uint8"), mode="L")
-    image.thumbnail((size, size), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return png_data_url(buffer.getvalue())
+    return png_data_url(thumbnail_png(ink, size))
 
 
 class DrawingActionForm(ActionForm):
@@ -241,7 +236,8 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
         return [str(name) for _, options in self.fieldsets for name in options["fields"]]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Drawing]:
-        queryset = review_queue_annotate(self.model._default_manager.get_queryset())
+        # Lists show the thumbnail made with the job: the originals (up to 2 MB each) stay in the database.
+        queryset = review_queue_annotate(self.model._default_manager.get_queryset().defer("image", "strokes"))
         ordering = self.get_ordering(request)
         return queryset.order_by(*ordering) if ordering else queryset
 
@@ -271,7 +267,8 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
 
     @admin.display(description="drawing")
     def drawing_thumbnail(self, obj: Drawing) -> str:
-        return self._image_link(obj, thumbnail_data_url(obj.image), "")
+        url = png_data_url(obj.thumbnail) if obj.thumbnail else thumbnail_data_url(obj.image)
+        return self._image_link(obj, url, "")
 
     @admin.display(description="28x28")
     def processed_thumbnail(self, obj: Drawing) -> str:

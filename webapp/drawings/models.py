@@ -68,6 +68,9 @@ class Drawing(models.Model):
 
     # The answer.
     processed_image = models.BinaryField(null=True, blank=True, help_text="The 28x28 PNG the model saw.")
+    thumbnail = models.BinaryField(
+        null=True, blank=True, help_text="A small PNG of the drawing, made with the job, for lists."
+    )
     digit = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
     confidence = models.FloatField(null=True, blank=True, db_index=True)
     probabilities = models.JSONField(null=True, blank=True)

@@ -114,7 +114,7 @@ def drawing_predict(*, drawing_id: str) -> Drawing | None:
     drawing_owner_record(drawing_id=str(drawing.pk))
     try:
         began = time.perf_counter()
-        processed = preprocess(bytes(drawing.image))
+        processed = preprocess(bytes(drawing.image), thumbnail_size=THUMBNAIL_SIZE)
         preprocessed = time.perf_counter()
         model = serving_model(drawing.model_name)
         probabilities = model.predict(processed.pixels[None])[0]
@@ -125,6 +125,7 @@ def drawing_predict(*, drawing_id: str) -> Drawing | None:
     drawing.status = Status.DONE
     drawing.model_version = model.version
     drawing.processed_image = processed.png
+    drawing.thumbnail = processed.thumbnail
     drawing.probabilities = [round(float(p), 6) for p in probabilities]
     drawing.digit = digit
     drawing.confidence = float(probabilities[digit])
@@ -133,12 +134,16 @@ def drawing_predict(*, drawing_id: str) -> Drawing | None:
     return _drawing_finish(drawing)
 
 
+# Side of the thumbnail made with each job (the admin's lists show it).
+THUMBNAIL_SIZE = 56
+
 JOB_RESULT_FIELDS = [
     "status",
     "started_at",
     "finished_at",
     "model_version",
     "processed_image",
+    "thumbnail",
     "probabilities",
     "digit",
     "confidence",
