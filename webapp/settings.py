@@ -74,6 +74,7 @@ MIDDLEWARE = [
     # every error, wherever it was made below, is answered in the API's error shape.
     "webapp.core.middleware.RequestIdMiddleware",
     "webapp.core.middleware.ApiErrorMiddleware",
+    "webapp.core.middleware.RequestBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -194,6 +195,10 @@ WHITENOISE_USE_FINDERS = True
 
 # Uploads: the API refuses bodies over this with 413 before reading them in full.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+# The largest API body (base64 of the largest image, 2 MB, plus strokes), and how much of a larger one
+# is read and discarded before the 413, so that clients that do not wait for 100-continue see it.
+API_MAX_BODY_BYTES = 2 * 1024 * 1024 * 4 // 3 + 256 * 1024
+API_DRAIN_MAX_BYTES = env.int("API_DRAIN_MAX_BYTES", default=16 * 1024 * 1024)
 
 # Prometheus metrics: every web and worker process writes its own files here, /metrics adds them up.
 # It must be set before prometheus-client is imported, so it is set here, in the environment.

@@ -34,7 +34,6 @@ EXAMPLE_PNG = (
     "ScYBSLcAorcDN4+quK4AAAAASUVORK5CYII="
 )
 DRAWING_ID = OpenApiParameter("drawing_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The drawing's id.")
-MAX_REQUEST_BYTES = MAX_BYTES * 4 // 3 + 256 * 1024  # base64 of the largest image, plus strokes
 
 
 def _png_data_url(data: bytes | memoryview | None) -> str | None:
@@ -209,8 +208,6 @@ class DrawingCreateApi(APIView):
     def post(self, request: Request) -> Response:
         query = WaitSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_REQUEST_BYTES:
-            raise ImageTooLarge(f"The request is over the limit of {MAX_REQUEST_BYTES} bytes.")
         data = request.data
         if not hasattr(data, "get"):
             raise ApiError("invalid_json", "The body must be a JSON object.")

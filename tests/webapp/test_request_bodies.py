@@ -1,0 +1,53 @@
+"""Bodies the API cannot take, sent as real clients send them to a live server: a 5 MB body without
+`Expect: 100-continue` gets the 413 JSON (not a reset connection), a chunked body gets 411 JSON."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.conftest import free_port, start_web_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def site(worker_env, tmp_path):
+    port = free_port()
+    web = start_web_server(worker_env, port, tmp_path / "web.log")
+    yield port
+    web.terminate()
+    web.wait(10)
+
+
+def test_an_oversized_body_sent_whole_without_expect_gets_the_413_answer(site):
+    # urllib sends the whole body at once and asks the server to close the connection afterwards: a
+    # server that answers and closes with the body unread resets the connection instead.
+    body = json.dumps({"image": "A" * (5 * 1024 * 1024)}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{site}/api/drawings/", data=body, headers={"Content-Type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=30)
+    assert answer.value.code == 413
+    assert json.loads(answer.value.read())["error"]["code"] == "image_too_large"
+
+
+def test_a_chunked_body_is_refused_with_411(site):
+    def chunks():
+        yield b'{"image": "'
+        yield b"A" * 1000
+        yield b'"}'
+
+    connection = http.client.HTTPConnection("127.0.0.1", site, timeout=30)
+    connection.request(
+        "POST", "/api/drawings/", body=chunks(), headers={"Content-Type": "application/json"}, encode_chunked=True
+    )
+    response = connection.getresponse()
+    answer = json.loads(response.read())
+    assert response.status == 411
+    assert answer["error"]["code"] == "length_required"
