@@ -43,9 +43,10 @@ def _database_connection_release() -> None:
 
 
 def drawing_get_when_finished(*, drawing_id: str | uuid.UUID, wait_seconds: float) -> Drawing:
-    """Long poll: the drawing as soon as it is finished, or as it stands after `wait_seconds`."""
+    """Long poll: the drawing as soon as it is finished (with its saliency map, if one was asked for), or
+    as it stands after `wait_seconds`."""
     drawing = drawing_get(drawing_id=drawing_id)
-    if drawing.is_finished or wait_seconds <= 0:
+    if drawing.is_answered or wait_seconds <= 0:
         return drawing
     try:
         waiter = FinishWaiter(str(drawing.pk))
@@ -53,10 +54,10 @@ def drawing_get_when_finished(*, drawing_id: str | uuid.UUID, wait_seconds: floa
         return drawing
     with waiter:
         drawing = drawing_get(drawing_id=drawing_id)  # it may have finished before we subscribed
-        if not drawing.is_finished:
+        if not drawing.is_answered:
             _database_connection_release()
         try:
-            finished = not drawing.is_finished and waiter.wait(wait_seconds)
+            finished = not drawing.is_answered and waiter.wait(wait_seconds)
         except redis.RedisError:  # the connection dropped mid-wait: answer with the row as it stands
             finished = True
         if finished:
