@@ -15,6 +15,7 @@ each card through `inference.registry.card_update`; `--svg-dir` writes a reliabi
 from __future__ import annotations
 
 import argparse
+import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,8 +97,12 @@ class Bin:
 def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = BINS) -> list[Bin]:
     """Predictions grouped by confidence into `bins` equal-width bins on (0, 1]: each bin's count, mean
     confidence and accuracy."""
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
+    return confidence_bins(probabilities.max(axis=1), probabilities.argmax(axis=1) == labels, bins)
+
+
+def confidence_bins(confidence: np.ndarray, correct: np.ndarray, bins: int = BINS) -> list[Bin]:
+    """`reliability_bins` from each prediction's confidence and whether it was right."""
+    confidence, correct = np.asarray(confidence, dtype=np.float64), np.asarray(correct, dtype=bool)
     index = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
     result = []
     for b in range(bins):
@@ -200,6 +205,7 @@ def calibrate(name: str, version: int) -> dict[str, Any]:
 def reliability_svg(series: dict[str, list[Bin]], title: str) -> str:
     """A reliability diagram as hand-written SVG: accuracy against confidence per bin, one line per
     series (e.g. before and after temperature scaling), with the diagonal of perfect calibration."""
+    title = html.escape(title)
     width, height, left, bottom, top, right = 360, 320, 48, 40, 30, 16
     plot_w, plot_h = width - left - right, height - top - bottom
     colours = ["#b8b8b8", "#d9480f", "#1c7ed6"]

@@ -65,6 +65,15 @@ def drawing_get_when_finished(*, drawing_id: str | uuid.UUID, wait_seconds: floa
     return drawing
 
 
+def confidence_outcomes(*, model_name: str, model_version: int | None) -> tuple[list[float], list[bool]]:
+    """Each labelled, answered drawing of a model version: its confidence and whether the answer was right
+    (what a reliability diagram plots)."""
+    rows = Drawing.objects.filter(
+        model_name=model_name, model_version=model_version, label__isnull=False, digit__isnull=False
+    ).values_list("confidence", "digit", "label")
+    return [float(c) for c, _, _ in rows], [digit == label for _, digit, label in rows]
+
+
 # Review, statistics and export.
 
 REVIEW_LOW_CONFIDENCE_DEFAULT = 0.8
