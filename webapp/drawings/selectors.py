@@ -69,9 +69,13 @@ def confidence_outcomes(*, model_name: str, model_version: int | None) -> tuple[
     """Each labelled, answered drawing of a model version: its confidence and whether the answer was right
     (what a reliability diagram plots)."""
     rows = Drawing.objects.filter(
-        model_name=model_name, model_version=model_version, label__isnull=False, digit__isnull=False
+        model_name=model_name,
+        model_version=model_version,
+        label__isnull=False,
+        digit__isnull=False,
+        confidence__isnull=False,
     ).values_list("confidence", "digit", "label")
-    return [float(c) for c, _, _ in rows], [digit == label for _, digit, label in rows]
+    return [float(c or 0.0) for c, _, _ in rows], [digit == label for _, digit, label in rows]
 
 
 # Review, statistics and export.
