@@ -1,4 +1,7 @@
-"""Microseconds per image for preprocessing a canvas drawing and for each model's predict.
+"""Microseconds per image for preprocessing a canvas drawing, each model's predict and its explanation.
+
+An explanation (saliency map and its PNG, `inference.saliency`) is timed in CPU time of this process
+(`time.process_time`), the budget being 20 ms of worker CPU per explained drawing.
 
     python -m inference.bench [--repeats N]
 
@@ -20,6 +23,7 @@ import numpy as np
 from inference import registry
 from inference.errors import UnknownModel
 from inference.preprocess import preprocess
+from inference.saliency import explain, steps_for
 from inference.strokes import render_strokes, to_png_bytes
 
 # A "2" as a pointer would record it: one stroke, normalised coordinates, y down.
@@ -54,6 +58,18 @@ def median_seconds(call: Callable[[], object], repeats: int) -> float:
     return statistics.median(timings)
 
 
+def median_cpu_seconds(call: Callable[[], object], repeats: int) -> float:
+    """Median CPU time of this process for `call` over `repeats` runs, after a warm-up."""
+    for _ in range(WARMUP):
+        call()
+    timings = []
+    for _ in range(repeats):
+        started = time.process_time()
+        call()
+        timings.append(time.process_time() - started)
+    return statistics.median(timings)
+
+
 def run(repeats: int) -> list[tuple[str, int, float]]:
     """(what, batch size, microseconds per image) for preprocessing and every trained model."""
     drawing = canvas_drawing()
@@ -68,6 +84,10 @@ def run(repeats: int) -> list[tuple[str, int, float]]:
             batch = np.repeat(pixels[None], size, axis=0)
             seconds = median_seconds(functools.partial(model.predict, batch), repeats)
             rows.append((f"{name} v{model.version} predict", size, seconds * 1e6 / size))
+        digit = int(model.predict(pixels[None])[0].argmax())
+        steps = steps_for(name)
+        seconds = median_cpu_seconds(functools.partial(explain, model, pixels, digit, steps), max(30, repeats // 10))
+        rows.append((f"{name} v{model.version} explain ({steps} IG steps), CPU time", 1, seconds * 1e6))
     return rows
 
 

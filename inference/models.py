@@ -1,7 +1,13 @@
-"""Loaded digit models: one `predict(batch) -> probabilities` interface over Keras and NumPy."""
+"""Loaded digit models: one `predict(batch) -> probabilities` interface over Keras and NumPy.
+
+`predict` is calibrated: it divides the logits by the version's temperature (`card["calibration"]
+["temperature"]`, 1.0 when the card has none) before the softmax, which never changes the argmax.
+`logits` are the raw, uncalibrated scores, and `input_gradients` what the saliency maps need.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -9,10 +15,20 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from inference.numpy_net import NumpyNet
+from inference.numpy_net import NumpyNet, softmax
 
 KERAS_FILE = "model.keras"
 NUMPY_FILE = "weights.npz"
+
+
+def card_temperature(card: dict[str, Any]) -> float:
+    """The temperature a version's probabilities are calibrated with: from its card, else 1.0 (none)."""
+    value = card.get("calibration", {}).get("temperature", 1.0)
+    try:
+        temperature = float(value)
+    except (TypeError, ValueError):
+        return 1.0
+    return temperature if math.isfinite(temperature) and temperature > 0 else 1.0
 
 
 class DigitModel(Protocol):
@@ -21,9 +37,18 @@ class DigitModel(Protocol):
     name: str
     version: int
     card: dict[str, Any]
+    temperature: float
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        """(N, 28, 28) float32 images in [0, 1] to (N, 10) probabilities."""
+        """(N, 28, 28) float32 images in [0, 1] to (N, 10) calibrated probabilities."""
+        ...
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) images to (N, 10) raw logits, before the temperature and the softmax."""
+        ...
+
+    def input_gradients(self, batch: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        """Gradient of each image's raw log-probability of `classes[i]` with respect to its pixels."""
         ...
 
 
@@ -32,13 +57,20 @@ class NumpyDigitModel:
 
     def __init__(self, name: str, version: int, card: dict[str, Any], net: NumpyNet) -> None:
         self.name, self.version, self.card, self.net = name, version, card, net
+        self.temperature = card_temperature(card)
 
     @classmethod
     def load(cls, name: str, version: int, card: dict[str, Any], directory: Path) -> NumpyDigitModel:
         return cls(name, version, card, NumpyNet.load(directory / NUMPY_FILE))
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        return self.net.predict(batch)
+        return softmax(self.net.logits(batch) / np.float32(self.temperature))
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        return self.net.logits(batch)
+
+    def input_gradients(self, batch: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        return self.net.input_gradients(batch, np.asarray(classes, dtype=np.int64))
 
 
 def _configure_tensorflow() -> None:
@@ -54,6 +86,27 @@ def _configure_tensorflow() -> None:
             pass  # TensorFlow is already initialised in this process; keep its pools.
 
 
+def keras_logits(keras_model: Any) -> Callable[[Any], Any]:
+    """A function from images to the model's logits. A model ending in a softmax Dense layer gives its
+    pre-softmax output (exact even where float32 probabilities round to 0 or 1); any other model the
+    log of its probabilities, which differ from logits by a constant per image (same softmax, argmax)."""
+    import keras
+    import tensorflow as tf
+
+    last = keras_model.layers[-1]
+    if isinstance(last, keras.layers.Dense) and last.activation is keras.activations.softmax:
+        body = keras_model.layers[:-1]
+
+        def pre_softmax(x: Any) -> Any:
+            for layer in body:
+                x = layer(x, training=False)
+            z = tf.matmul(x, last.kernel)
+            return z + last.bias if last.use_bias else z
+
+        return pre_softmax
+    return lambda x: tf.math.log(tf.maximum(keras_model(x, training=False), 1e-30))
+
+
 class KerasDigitModel:
     """A Keras model called through a compiled `tf.function`, not `model.predict()` per image."""
 
@@ -61,11 +114,22 @@ class KerasDigitModel:
         import tensorflow as tf
 
         self.name, self.version, self.card = name, version, card
+        self.temperature = card_temperature(card)
         self.keras_model = keras_model
-        self._call = tf.function(
-            lambda x: keras_model(x, training=False),
-            input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)],
-        )
+        logits = keras_logits(keras_model)
+        temperature = tf.constant(self.temperature, tf.float32)
+        images = tf.TensorSpec([None, 28, 28], tf.float32)
+        self._call = tf.function(lambda x: tf.nn.softmax(logits(x) / temperature), input_signature=[images])
+        self._logits = tf.function(logits, input_signature=[images])
+
+        def gradients(x: Any, classes: Any) -> Any:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                picked = tf.gather(tf.nn.log_softmax(logits(x)), classes, batch_dims=1)
+            return tape.gradient(picked, x)
+
+        # Traced on the first explanation: only processes that explain pay for it.
+        self._gradients = tf.function(gradients, input_signature=[images, tf.TensorSpec([None], tf.int32)])
         self.predict(np.zeros((1, 28, 28), dtype=np.float32))  # trace once, at load time
 
     @classmethod
@@ -77,6 +141,12 @@ class KerasDigitModel:
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         return self._call(np.asarray(batch, dtype=np.float32)).numpy()
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        return self._logits(np.asarray(batch, dtype=np.float32)).numpy()
+
+    def input_gradients(self, batch: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        return self._gradients(np.asarray(batch, dtype=np.float32), np.asarray(classes, dtype=np.int32)).numpy()
 
 
 Loader = Callable[[str, int, dict[str, Any], Path], DigitModel]

@@ -91,6 +91,28 @@ class NumpyNet:
                 delta = (delta @ self.params[f"W{index}"].T) * (cache.pre_activations[index - 2] > 0)
         return grads
 
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) images in [0, 1] to (N, 10) logits: the output before the softmax."""
+        flat = np.asarray(batch, dtype=np.float32).reshape(len(batch), -1)
+        activation = flat
+        for index in range(1, self.layer_count + 1):
+            pre = activation @ self.params[f"W{index}"] + self.params[f"b{index}"]
+            activation = np.maximum(pre, 0.0) if index < self.layer_count else pre
+        return activation
+
+    def input_gradients(self, batch: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        """Gradient of each image's log-probability of `classes[i]` with respect to its pixels, by the
+        same backward pass as training (stopped at the input instead of the weights): (N, 28, 28)."""
+        flat = np.asarray(batch, dtype=np.float32).reshape(len(batch), -1)
+        probabilities, cache = self.forward(flat)
+        delta = -probabilities
+        delta[np.arange(len(flat)), classes] += 1.0  # d log p_c / d logits = onehot(c) - p
+        for index in range(self.layer_count, 0, -1):
+            delta = delta @ self.params[f"W{index}"].T
+            if index > 1:
+                delta = delta * (cache.pre_activations[index - 2] > 0)
+        return delta.reshape(np.shape(batch)).astype(np.float32)
+
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28) images in [0, 1] to (N, 10) probabilities."""
         flat = np.asarray(batch, dtype=np.float32).reshape(len(batch), -1)

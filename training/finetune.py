@@ -16,6 +16,7 @@ import numpy as np
 from inference import registry
 from training.augment import Augmentation, augment
 from training.backends import backend_class
+from training.calibration import batched_logits, expected_calibration_error, fit_temperature, load_version, softmax
 from training.cards import build_card
 from training.data import Mnist
 from training.metrics import accuracy, confusion_matrix, per_class_accuracy
@@ -65,6 +66,18 @@ def evaluate(predict: Callable[[np.ndarray], np.ndarray], holdout: LabelledArray
         "holdout_accuracy": accuracy(holdout_probabilities, holdout.y),
         "mnist_test_accuracy": accuracy(predict(mnist.x_test), mnist.y_test),
         "holdout_per_class": [round(float(v), 4) for v in per_class_accuracy(matrix)],
+    }
+
+
+def holdout_calibration(name: str, version: int, holdout: LabelledArrays) -> dict[str, Any]:
+    """The temperature of a new version, fitted on its held-out writers' logits, and the ECE it gives."""
+    logits = batched_logits(load_version(name, version), holdout.x)
+    temperature = fit_temperature(logits, holdout.y)
+    return {
+        "temperature": temperature,
+        "fitted_on": f"fine-tuning holdout writers ({len(holdout.y)} drawings)",
+        "holdout_ece_before": round(expected_calibration_error(softmax(logits), holdout.y), 6),
+        "holdout_ece_after": round(expected_calibration_error(softmax(logits, temperature), holdout.y), 6),
     }
 
 
@@ -162,4 +175,5 @@ def finetune(
         },
     )
     registry.write_card(name, new_version, card)
+    card = registry.card_update(name, new_version, {"calibration": holdout_calibration(name, new_version, holdout)})
     return FinetuneResult(version=new_version, card=card, before=before, after=after, history=history)

@@ -239,3 +239,20 @@ def test_auto_predict_reads_the_drawing_when_a_stroke_ends(desktop: Page):
 
 def is_drawing_submission(request: Request) -> bool:
     return request.method == "POST" and urlsplit(request.url).path == "/api/drawings/"
+
+
+def test_explain_overlays_the_saliency_map_on_what_the_model_saw(desktop: Page, results_dir: Path):
+    drawing = DrawingPage(desktop).open()
+    drawing.draw_with_mouse(SEVEN)
+    desktop.get_by_test_id("predict").click()
+    drawing.wait_until_done()
+    expect(desktop.get_by_test_id("saliency")).to_be_hidden()
+    desktop.get_by_test_id("explain").click()
+    saliency = desktop.get_by_test_id("saliency")
+    expect(saliency).to_be_visible(timeout=20000)
+    expect(desktop.get_by_test_id("saliency-legend")).to_be_visible()
+    assert saliency.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [28, 28]
+    assert saliency.bounding_box() == desktop.get_by_test_id("processed").bounding_box()
+    assert Drawing.objects.count() == 1  # the same drawing, explained
+    desktop.get_by_test_id("processed").screenshot(path=results_dir / "saliency-overlay.png")
+    desktop.screenshot(path=results_dir / "desktop-explained.png", full_page=True)

@@ -124,3 +124,36 @@ def test_openapi_schema_and_docs_are_served(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+def test_explain_at_submit_answers_with_a_saliency_map(client, celery_worker_process):
+    response = client.post(
+        "/api/drawings/",
+        {"image": data_url(canvas_png(mnist().x_test[2])), "model": "numpy", "explain": True},
+        content_type="application/json",
+    )
+    result = client.get(f"/api/drawings/{response.json()['id']}/?wait=10").json()
+    assert result["status"] == "done" and result["explain"] is True
+    assert result["saliency"].startswith("data:image/png;base64,")
+
+
+def test_explain_after_the_answer_adds_a_saliency_map_to_the_same_drawing(client, celery_worker_process):
+    created = submit(client, index=3)
+    answered = client.get(f"/api/drawings/{created['id']}/?wait=10").json()
+    assert answered["status"] == "done" and answered["saliency"] is None and answered["explain"] is False
+    response = client.post(f"/api/drawings/{created['id']}/explain/", content_type="application/json")
+    assert response.status_code == 202
+    explained = client.get(f"/api/drawings/{created['id']}/?wait=10").json()
+    assert explained["saliency"].startswith("data:image/png;base64,")
+    assert {k: explained[k] for k in ("digit", "probabilities", "processed_image")} == {
+        k: answered[k] for k in ("digit", "probabilities", "processed_image")
+    }
+    assert Drawing.objects.count() == 1
+    again = client.post(f"/api/drawings/{created['id']}/explain/", content_type="application/json")
+    assert again.status_code == 200 and again.json()["saliency"] == explained["saliency"]
+
+
+def test_explaining_a_failed_drawing_is_409(client):
+    drawing = Drawing.objects.create(image=canvas_png(mnist().x_test[0]), model_name="cnn", status="failed")
+    response = client.post(f"/api/drawings/{drawing.id}/explain/", content_type="application/json")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "not_explainable"

@@ -66,6 +66,7 @@ def test_every_operation_documents_its_error_answers_in_the_error_shape(client):
         ("/api/drawings/", "post"): {"400", "403", "413", "415", "429", "500", "503"},
         ("/api/drawings/{drawing_id}/", "get"): {"400", "404", "429", "500"},
         ("/api/drawings/{drawing_id}/label/", "post"): {"400", "403", "404", "413", "415", "429", "500"},
+        ("/api/drawings/{drawing_id}/explain/", "post"): {"400", "404", "409", "429", "500"},
         ("/api/models/", "get"): {"400", "429", "500"},
         ("/api/health/", "get"): {"400", "429", "500"},
         ("/api/health/live/", "get"): {"400", "500"},

@@ -40,6 +40,7 @@ ERROR_DESCRIPTIONS = {
     400: "Invalid input (`invalid_json`, `invalid_<field>`, `too_many_fields`, ...).",
     403: "Not allowed: `forbidden` (feedback without its token) or `permission_denied` (CSRF of a session).",
     404: "`not_found`.",
+    409: "`not_explainable`: the drawing failed, so there is no answer to explain.",
     413: "`image_too_large` or `request_too_large`.",
     415: "`unsupported_media_type`: send JSON, multipart or a form.",
     429: "`throttled`: too many requests from this client; see `Retry-After`.",

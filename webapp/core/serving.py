@@ -42,7 +42,11 @@ def active_version(model_name: str) -> int:
 def serving_model(model_name: str) -> DigitModel:
     """The loaded model of the version that serves. The first time a process needs a version, its files
     are fetched into this machine's MODEL_DIR (or, if already there, checked) before they are loaded."""
-    version = active_version(model_name)
+    return version_model(model_name, active_version(model_name))
+
+
+def version_model(model_name: str, version: int) -> DigitModel:
+    """The loaded model of a given version (e.g. the one a drawing ran on), fetched first like `serving_model`."""
     key = (os.getpid(), str(registry.model_dir()), model_name, version)
     if _fetcher is not None and key not in _checked:
         _fetcher(model_name, version)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import numpy as np
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
@@ -18,16 +19,19 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from inference import registry
 from inference.errors import InferenceError
 from inference.images import png_to_data_url, thumbnail_png
 from inference.preprocess import ink_from_image, open_image
+from training.calibration import confidence_bins, reliability_svg
 from webapp.core.admin_actions import ActionPermissionsMixin
 from webapp.drawings.models import Drawing, LabelSource
 from webapp.drawings.selectors import (
     REVIEW_QUEUE_ORDERING,
+    confidence_outcomes,
     drawing_statistics,
     review_low_confidence,
     review_queue,
@@ -402,6 +406,7 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
             if drawing.image_format == "PNG"
             else thumbnail_data_url(drawing.image, 400),
             "processed_url": png_data_url(drawing.processed_image),
+            "saliency_url": png_data_url(drawing.saliency),
             "probabilities": _probabilities(drawing),
             "digits": DIGITS,
             "can_label": self.has_change_permission(request, drawing),
@@ -441,12 +446,23 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
                     "stats": stats,
                     "rows": [(label, row, row[label]) for label, row in enumerate(stats.confusion)],
                     "busiest_day": max((n for _, n in stats.per_day), default=0),
+                    "reliability_svg": _reliability_svg(stats.model_name, stats.model_version),
                 }
                 for stats in statistics
             ],
             "digits": DIGITS,
         }
         return TemplateResponse(request, "admin/drawings/drawing/statistics.html", context)
+
+
+def _reliability_svg(model_name: str, model_version: int | None) -> str | None:
+    """The reliability diagram of a version on its labelled drawings (inline SVG), None without any."""
+    confidence, correct = confidence_outcomes(model_name=model_name, model_version=model_version)
+    if not confidence:
+        return None
+    title = f"{model_name} v{model_version}: {len(confidence)} labelled drawings"
+    svg = reliability_svg({"stored confidence": confidence_bins(np.array(confidence), np.array(correct))}, title)
+    return mark_safe(svg)  # noqa: S308 - numbers and an escaped title
 
 
 def _action_value(request: HttpRequest, name: str) -> str | None:

@@ -25,7 +25,12 @@ from webapp.core.schema import error_responses
 from webapp.core.throttles import ReadThrottle, SubmitThrottle
 from webapp.drawings.models import Drawing, Source
 from webapp.drawings.selectors import drawing_get, drawing_get_when_finished
-from webapp.drawings.services import drawing_create, drawing_feedback_record, drawing_feedback_token
+from webapp.drawings.services import (
+    drawing_create,
+    drawing_explain_request,
+    drawing_feedback_record,
+    drawing_feedback_token,
+)
 
 MAX_STROKE_POINTS = 5000
 # A 28x28 PNG of a one, for the schema's example request.
@@ -101,6 +106,11 @@ class DrawingOutputSerializer(serializers.Serializer):
     confidence = serializers.FloatField(allow_null=True)
     probabilities = serializers.ListField(child=serializers.FloatField(), allow_null=True)
     processed_image = serializers.SerializerMethodField()
+    explain = serializers.BooleanField(help_text="A saliency map was asked for (false again if it could not be made).")
+    saliency = serializers.SerializerMethodField(
+        help_text="Only when an explanation was asked for: a 28x28 PNG data URL to lay over `processed_image`, "
+        "orange where pixels spoke for the digit, blue against it, stronger where more opaque."
+    )
     label = serializers.IntegerField(allow_null=True, help_text="The trusted label (staff review or import).")  # type: ignore[assignment]
     user_label = serializers.IntegerField(allow_null=True, help_text="What the person who drew it said it is.")
     error = serializers.SerializerMethodField()
@@ -110,6 +120,9 @@ class DrawingOutputSerializer(serializers.Serializer):
 
     def get_processed_image(self, drawing: Drawing) -> str | None:
         return _png_data_url(drawing.processed_image)
+
+    def get_saliency(self, drawing: Drawing) -> str | None:
+        return _png_data_url(drawing.saliency)
 
     def get_error(self, drawing: Drawing) -> dict[str, str] | None:
         if not drawing.error_code:
@@ -157,6 +170,9 @@ class DrawingCreateApi(APIView):
         canvas_height = serializers.IntegerField(required=False, min_value=1, max_value=10000)
         client_id = serializers.RegexField(r"^[A-Za-z0-9_-]{1,64}$", required=False)
         strokes = StrokesField(required=False)
+        explain = serializers.BooleanField(
+            required=False, default=False, help_text="Also compute the saliency map of the answer (`saliency`)."
+        )
 
     class JsonInputSerializer(InputSerializer):
         """The JSON (or form) body: the image as a data URL or bare base64."""
@@ -225,6 +241,7 @@ class DrawingCreateApi(APIView):
                 canvas_height=values.get("canvas_height"),
                 client_id=values.get("client_id", ""),
                 strokes=values.get("strokes"),
+                explain=values["explain"],
             )
         except DatabaseError as exc:
             raise StorageUnavailable() from exc
@@ -291,3 +308,24 @@ class DrawingLabelApi(APIView):
             feedback_token=serializer.validated_data.get("feedback_token", ""),
         )
         return Response(DrawingOutputSerializer(drawing).data)
+
+
+class DrawingExplainApi(APIView):
+    """Ask for the saliency map of a drawing's answer, after the fact (the page's "Explain" button).
+
+    It is computed by a worker on the version that answered; poll `GET .../?wait=N` for `saliency`.
+    Answered 200 when the map is already there, else 202; 409 `not_explainable` for a failed drawing.
+    """
+
+    throttle_classes = [SubmitThrottle]
+
+    @extend_schema(
+        parameters=[DRAWING_ID],
+        request=None,
+        responses={200: DrawingOutputSerializer, 202: DrawingOutputSerializer, **error_responses(404, 409)},
+    )
+    def post(self, request: Request, drawing_id: str) -> Response:
+        drawing = drawing_explain_request(drawing=drawing_get(drawing_id=drawing_id))
+        url = request.build_absolute_uri(reverse("drawing-detail", args=[drawing.id]))
+        code = status.HTTP_200_OK if drawing.saliency is not None else status.HTTP_202_ACCEPTED
+        return Response(DrawingOutputSerializer(drawing).data, status=code, headers={"Location": url})

@@ -12,6 +12,11 @@ class DrawingNotFound(ApiError):
         super().__init__("not_found", f"No drawing with id {drawing_id}.", status_code=404)
 
 
+class NotExplainable(ApiError):
+    def __init__(self) -> None:
+        super().__init__("not_explainable", "The drawing failed: there is no answer to explain.", status_code=409)
+
+
 class FeedbackForbidden(ApiError):
     def __init__(self) -> None:
         super().__init__(

@@ -74,6 +74,11 @@ class Drawing(models.Model):
     digit = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
     confidence = models.FloatField(null=True, blank=True, db_index=True)
     probabilities = models.JSONField(null=True, blank=True)
+    # The explanation, computed only when asked for (at submit or later): a 28x28 heat-map PNG.
+    explain = models.BooleanField(default=False, help_text="A saliency map was asked for.")
+    saliency = models.BinaryField(
+        null=True, blank=True, help_text="28x28 RGBA PNG: which pixels spoke for (orange) or against (blue) the digit."
+    )
 
     # What the digit really is: the trusted label (staff review or an imported data set) ...
     label = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
@@ -99,3 +104,13 @@ class Drawing(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (Status.DONE, Status.FAILED)
+
+    @property
+    def explanation_pending(self) -> bool:
+        """Answered, and a saliency map was asked for but is not there yet."""
+        return self.explain and self.status == Status.DONE and self.saliency is None
+
+    @property
+    def is_answered(self) -> bool:
+        """Nothing more is coming: finished, with its explanation if one was asked for."""
+        return self.is_finished and not self.explanation_pending

@@ -18,3 +18,15 @@ def drawing_enqueue(*, drawing_id: str) -> bool:
         logger.warning("Broker unavailable: drawing %s stays queued for re-enqueue", drawing_id)
         return False
     return True
+
+
+def drawing_explain_enqueue(*, drawing_id: str) -> bool:
+    """Send the explain task (a saliency map for a drawing already answered); False if the broker is down."""
+    from webapp.drawings.tasks import drawing_explain_task
+
+    try:
+        drawing_explain_task.apply_async(args=[str(drawing_id)], retry=False)
+    except Exception:  # kombu raises several connection error types
+        logger.warning("Broker unavailable: no explanation for drawing %s", drawing_id)
+        return False
+    return True

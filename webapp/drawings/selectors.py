@@ -42,21 +42,33 @@ def _database_connection_release() -> None:
 
 
 def drawing_get_when_finished(*, drawing_id: str | uuid.UUID, wait_seconds: float) -> Drawing:
-    """Long poll: the drawing as soon as it is finished, or as it stands after `wait_seconds`.
-
-    Without a live subscription (Redis down), the answer is the row as it stands now.
+    """Long poll: the drawing as soon as it is finished (with its saliency map, if one was asked for), or
+    as it stands after `wait_seconds`. Without a live subscription (Redis down), the row as it stands now.
     """
     drawing = drawing_get(drawing_id=drawing_id)
-    if drawing.is_finished or wait_seconds <= 0 or not finish_listener.subscribed(timeout=1.0):
+    if drawing.is_answered or wait_seconds <= 0 or not finish_listener.subscribed(timeout=1.0):
         return drawing
     with finish_listener.waiting(str(drawing.pk)) as finished:
         drawing = drawing_get(drawing_id=drawing_id)  # it may have finished before we registered
-        if drawing.is_finished:
+        if drawing.is_answered:
             return drawing
         _database_connection_release()
         if finished.wait(wait_seconds):  # finished, or the subscription dropped: read the row again
             drawing = drawing_get(drawing_id=drawing_id)
     return drawing
+
+
+def confidence_outcomes(*, model_name: str, model_version: int | None) -> tuple[list[float], list[bool]]:
+    """Each labelled, answered drawing of a model version: its confidence and whether the answer was right
+    (what a reliability diagram plots)."""
+    rows = Drawing.objects.filter(
+        model_name=model_name,
+        model_version=model_version,
+        label__isnull=False,
+        digit__isnull=False,
+        confidence__isnull=False,
+    ).values_list("confidence", "digit", "label")
+    return [float(c or 0.0) for c, _, _ in rows], [digit == label for _, digit, label in rows]
 
 
 # Review, statistics and export.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -19,14 +20,18 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from inference import registry
 from inference.errors import BlankDrawing, InferenceError
+from inference.models import DigitModel
 from inference.preprocess import INK_THRESHOLD, ink_from_image, open_image, preprocess
+from inference.saliency import explain, steps_for
 from webapp.core import heartbeats, metrics
 from webapp.core.redis_connection import redis_client
-from webapp.core.serving import serving_model
-from webapp.drawings.errors import FeedbackForbidden
+from webapp.core.serving import serving_model, version_model
+from webapp.drawings.errors import FeedbackForbidden, NotExplainable
 from webapp.drawings.models import Drawing, LabelSource, Source, Status
 from webapp.drawings.notifications import drawing_finished_notify
-from webapp.drawings.queue import drawing_enqueue
+from webapp.drawings.queue import drawing_enqueue, drawing_explain_enqueue
+
+logger = logging.getLogger(__name__)
 
 
 def drawing_image_validate(*, image: bytes) -> str:
@@ -53,8 +58,10 @@ def drawing_create(
     label_source: LabelSource | str = "",
     user_label: int | None = None,
     excluded_from_training: bool = False,
+    explain: bool = False,
 ) -> Drawing:
-    """Validate and store a drawing, then enqueue its prediction once the row is committed."""
+    """Validate and store a drawing, then enqueue its prediction once the row is committed. With
+    `explain`, the job also computes the saliency map of its answer."""
     registry.check_name(model_name)
     image_format = drawing_image_validate(image=image)
     with transaction.atomic():
@@ -76,6 +83,7 @@ def drawing_create(
             user_label=user_label,
             user_labelled_at=timezone.now() if user_label is not None else None,
             excluded_from_training=excluded_from_training,
+            explain=explain,
         )
         transaction.on_commit(lambda: drawing_enqueue(drawing_id=str(drawing.id)))
     metrics.DRAWINGS_SUBMITTED.labels(model_name).inc()
@@ -131,7 +139,67 @@ def drawing_predict(*, drawing_id: str) -> Drawing | None:
     drawing.confidence = float(probabilities[digit])
     drawing.preprocess_ms = round((preprocessed - began) * 1000, 3)
     drawing.inference_ms = round((predicted - preprocessed) * 1000, 3)
+    if drawing.explain:
+        drawing.saliency = _saliency_png(drawing, model, processed.pixels, digit)
+        if drawing.saliency is None:  # the request is dropped, so that nobody waits for it
+            Drawing.objects.filter(pk=drawing.pk).update(explain=False)
+            drawing.explain = False
     return _drawing_finish(drawing)
+
+
+def _saliency_png(drawing: Drawing, model: DigitModel, pixels: Any, digit: int) -> bytes | None:
+    """The heat-map PNG of why `model` said `digit`, or None (logged) if it could not be computed: an
+    explanation never fails the answer."""
+    try:
+        _, png = explain(model, pixels, digit, steps_for(model.name))
+    except Exception:
+        logger.exception("No saliency map for drawing %s", drawing.pk)
+        return None
+    return png
+
+
+def drawing_explain_request(*, drawing: Drawing) -> Drawing:
+    """Ask for the saliency map of a drawing's answer. A queued drawing gets it with its answer; a
+    running or answered one from an explain job. A failed drawing has nothing to explain."""
+    if drawing.status == Status.FAILED:
+        raise NotExplainable()
+    if drawing.saliency is not None:
+        return drawing
+    Drawing.objects.filter(pk=drawing.pk).update(explain=True)
+    drawing.refresh_from_db(fields=["explain", "status", "saliency"])
+    if drawing.status != Status.QUEUED and drawing.saliency is None:
+        drawing_explain_enqueue(drawing_id=str(drawing.pk))
+    return drawing
+
+
+class ExplanationNotReady(Exception):
+    """The drawing's answer is still being computed: the explain job tries again shortly."""
+
+
+def drawing_explain(*, drawing_id: str) -> Drawing | None:
+    """Compute and store the saliency map of an answered drawing, on the version that answered it.
+    Idempotent; raises ExplanationNotReady while the answer is still running."""
+    drawing = Drawing.objects.filter(pk=drawing_id).first()
+    if drawing is None or drawing.saliency is not None or not drawing.explain or drawing.status == Status.FAILED:
+        return drawing
+    if drawing.status != Status.DONE:
+        raise ExplanationNotReady()
+    assert drawing.model_version is not None and drawing.digit is not None  # set on every done drawing
+    try:
+        model = version_model(drawing.model_name, drawing.model_version)
+        pixels = preprocess(bytes(drawing.image)).pixels
+    except Exception:
+        logger.exception("No saliency map for drawing %s", drawing.pk)
+        saliency = None
+    else:
+        saliency = _saliency_png(drawing, model, pixels, drawing.digit)
+    if saliency is None:  # the request is dropped, so that nobody waits for it
+        Drawing.objects.filter(pk=drawing.pk).update(explain=False)
+    else:
+        Drawing.objects.filter(pk=drawing.pk, saliency__isnull=True).update(saliency=saliency)
+    drawing_finished_notify(drawing_id=str(drawing.pk))
+    drawing.refresh_from_db()
+    return drawing
 
 
 # Side of the thumbnail made with each job (the admin's lists show it).
@@ -147,6 +215,7 @@ JOB_RESULT_FIELDS = [
     "probabilities",
     "digit",
     "confidence",
+    "saliency",
     "error_code",
     "error_message",
     "queue_ms",

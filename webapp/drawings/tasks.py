@@ -10,7 +10,13 @@ from celery import shared_task
 from celery.exceptions import MaxRetriesExceededError, SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError, close_old_connections
 
-from webapp.drawings.services import drawing_fail, drawing_predict, drawings_requeue_stale
+from webapp.drawings.services import (
+    ExplanationNotReady,
+    drawing_explain,
+    drawing_fail,
+    drawing_predict,
+    drawings_requeue_stale,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +53,24 @@ def drawing_predict_task(self: Any, drawing_id: str) -> None:
             drawing_id=drawing_id, code="internal_error", message=f"The prediction failed (reference {reference})."
         )
         raise
+
+
+# An explanation asked for while the answer runs waits for it: 0.5 s apart, for up to the time limit.
+EXPLAIN_RETRY_SECONDS = 0.5
+MAX_EXPLAIN_RETRIES = 120
+
+
+@shared_task(bind=True, max_retries=MAX_EXPLAIN_RETRIES)
+def drawing_explain_task(self: Any, drawing_id: str) -> None:
+    """Compute the saliency map of an answered drawing and store it."""
+    try:
+        drawing_explain(drawing_id=drawing_id)
+    except (ExplanationNotReady, *TRANSIENT_DATABASE_ERRORS) as exc:
+        close_old_connections()
+        try:
+            raise self.retry(exc=exc, countdown=EXPLAIN_RETRY_SECONDS)
+        except MaxRetriesExceededError:
+            logger.error("No explanation for drawing %s: its answer never came", drawing_id)
 
 
 @shared_task

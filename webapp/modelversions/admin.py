@@ -26,6 +26,7 @@ class ModelVersionAdmin(ActionPermissionsMixin, admin.ModelAdmin):
         "serving",
         "holdout",
         "mnist",
+        "temperature",
         "progress_text",
         "decision",
         "started_by",

@@ -25,6 +25,9 @@ class ModelVersion(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     data_counts = models.JSONField(default=dict, blank=True)
     training_seconds = models.FloatField(null=True, blank=True)
+    temperature = models.FloatField(
+        null=True, blank=True, help_text="Divides the logits before the softmax (calibrated confidence); from the card."
+    )
     progress = models.JSONField(default=dict, blank=True, help_text="Fine-tuning progress, step by step.")
     decision = models.TextField(blank=True, default="", help_text="Why it was or was not promoted.")
     started_by = models.CharField(max_length=150, blank=True, default="")

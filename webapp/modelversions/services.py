@@ -14,6 +14,7 @@ from django.db import transaction
 
 from inference import registry
 from inference.errors import UnknownModel
+from inference.models import card_temperature
 from training import settings as training_settings
 from training.data import MNIST_FILES
 from webapp.core.redis_connection import redis_client
@@ -50,6 +51,9 @@ def model_versions_sync() -> list[ModelVersion]:
             if record is None:
                 record = records[version] = _model_version_register(name, version, records)
                 created.append(record)
+            elif record.temperature is None and "calibration" in (card := registry.read_card(name, version)):
+                record.temperature = card_temperature(card)  # a card calibrated after the row was made
+                record.save(update_fields=["temperature"])
             if version not in stored and record.status in FINISHED_STATUSES:
                 model_artifact_store(model_version=record)
     return created
@@ -71,6 +75,7 @@ def _model_version_register(name: str, version: int, records: dict[int, ModelVer
         metrics=card.get("metrics", {}),
         data_counts=card.get("data", {}),
         training_seconds=card.get("training", {}).get("seconds"),
+        temperature=card_temperature(card) if "calibration" in card else None,
         started_by="artifact on disk",
     )
 
@@ -272,6 +277,7 @@ def _finetune_record(*, record: ModelVersion, result: FinetuneResult, promote: b
     activate the version if it was promoted."""
     record.metrics = result.card["metrics"]
     record.training_seconds = result.card["training"]["seconds"]
+    record.temperature = card_temperature(result.card)  # fitted on the holdout writers by `finetune`
     record.progress = {**record.progress, "history": result.history}
     record.status = VersionStatus.PROMOTED if promote else VersionStatus.REJECTED
     record.decision = ("Promoted: " if promote else "Kept the old version: ") + reason

@@ -304,6 +304,9 @@
     answerModel: $("answer-model"),
     processed: $("processed"),
     processedPlaceholder: $("processed-placeholder"),
+    saliency: $("saliency"),
+    explain: $("explain"),
+    saliencyLegend: $("saliency-legend"),
     bars: $("probabilities"),
     timings: $("timings"),
     feedback: $("feedback"),
@@ -549,6 +552,7 @@
     ui.processed.hidden = true;
     ui.processed.removeAttribute("src");
     ui.processedPlaceholder.hidden = false;
+    hideSaliency();
     ui.timings.textContent = "";
     fillBars(mainBars, null, null);
   }
@@ -565,6 +569,11 @@
       ui.processed.hidden = false;
       ui.processedPlaceholder.hidden = true;
     }
+    hideSaliency();
+    ui.explain.hidden = false;
+    ui.explain.disabled = false;
+    ui.explain.textContent = "Explain";
+    if (result.saliency) showSaliency(result.saliency);
     fillBars(mainBars, result.probabilities, result.digit);
     const t = result.timings || {};
     ui.timings.textContent = `Queue ${ms(t.queue_ms)} · Preprocess ${ms(t.preprocess_ms)} · Model ${ms(t.inference_ms)} · Total ${ms(t.total_ms)}`;
@@ -574,6 +583,51 @@
     setFeedbackEnabled(true, id, token);
     updateHistory(result);
   }
+
+  /* ---------- the explanation ---------- */
+
+  function hideSaliency() {
+    ui.saliency.hidden = true;
+    ui.saliency.removeAttribute("src");
+    ui.saliencyLegend.hidden = true;
+    ui.explain.hidden = true;
+  }
+
+  function showSaliency(dataUrl) {
+    ui.saliency.src = dataUrl;
+    ui.saliency.hidden = false;
+    ui.saliencyLegend.hidden = false;
+    ui.explain.hidden = true;
+  }
+
+  /** Ask the worker for the saliency map of the shown answer (the same drawing, not a new one). */
+  async function explainShown() {
+    const id = ui.answer.dataset.drawingId;
+    if (!id) return;
+    ui.explain.disabled = true;
+    ui.explain.textContent = "Explaining…";
+    try {
+      let result = await api(`/api/drawings/${id}/explain/`, { method: "POST", body: {} });
+      const deadline = Date.now() + GIVE_UP_AFTER_MS;
+      while (!result.saliency && Date.now() < deadline) {
+        result = await api(`/api/drawings/${id}/?wait=${POLL_WAIT_SECONDS}`);
+        if (!result.saliency && !result.explain) break; // the worker could not explain it
+      }
+      if (ui.answer.dataset.drawingId !== id) return;
+      if (result.saliency) {
+        showSaliency(result.saliency);
+      } else {
+        ui.explain.disabled = false;
+        ui.explain.textContent = "Explain (try again)";
+      }
+    } catch (error) {
+      ui.explain.disabled = false;
+      ui.explain.textContent = "Explain (try again)";
+      setStatus("failed", `No explanation: ${error.message}`);
+    }
+  }
+
+  ui.explain.addEventListener("click", explainShown);
 
   /* ---------- compare ---------- */
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("drawings", "0002_user_label"),
+        ("drawings", "0003_drawing_saliency"),
     ]
 
     operations = [
