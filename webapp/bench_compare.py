@@ -1,0 +1,249 @@
+"""Bench two checkouts of Inkwell one right after the other on the same machine, as README's table does.
+
+    python -m webapp.bench_compare --site old=../wt-base --site new=. --clients 1 32 [--model cnn]
+        [--postgres postgres://postgres@127.0.0.1:5432] [--redis redis://127.0.0.1:6379/8]
+        [--rounds 2] [--svg docs/bench-clients.svg] [--json var/bench.json]
+
+For each round and each site: start the checkout's own `python -m webapp.run` (README's run command) on
+a free port, wait until it is healthy, warm it up, then run `webapp.bench` for each number of clients and
+account the CPU of every process of the site (web, worker, Redis, database, the rest) and of the load
+generator. Without `--postgres` each site uses its embedded default (SQLite in its `var/`, its own
+Redis); with it, each site gets a fresh database of its own on that server and `--redis` as its broker
+(a different database number per site). Throttles are lifted: every client shares one address.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from webapp.bench import cpu_seconds, run
+
+PARTS = {"web": ("gunicorn", "uvicorn", "granian"), "worker": ("--queues=predict",), "redis": ("redis-server", "valkey")}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _command_line(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    children.setdefault(int(stat.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    found, stack = [], list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def _part_roots(site_pid: int) -> dict[str, int]:
+    """The topmost process of each part (web, worker, redis) below the site's run command."""
+    roots: dict[str, int] = {}
+    for pid in sorted(_descendants(site_pid)):
+        line = _command_line(pid)
+        for part, markers in PARTS.items():
+            if part not in roots and any(marker in line for marker in markers):
+                roots[part] = pid
+    return roots
+
+
+def _own_cpu_seconds() -> float:
+    """The load generator's CPU: this process alone (the site is its child, counted by part)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _server_pid(name: str) -> int | None:
+    """The oldest process called `name` (the postmaster, the machine's redis-server)."""
+    found = subprocess.run(["pgrep", "-o", "-x", name], capture_output=True, text=True).stdout.split()
+    return int(found[0]) if found else None
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the site exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/health/", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} was not healthy within {timeout:.0f} s")
+
+
+def _fresh_database(server: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return f"{server}/{name}"
+
+
+def bench_site(
+    name: str, checkout: Path, clients: list[int], args: argparse.Namespace, redis_db: int
+) -> list[dict[str, object]]:
+    """Start one checkout's site, bench it at each number of clients, stop it; one row per count."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PORT": str(port), "THROTTLE_SUBMIT": "100000000/min", "THROTTLE_READ": "100000000/min"}
+    for variable in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "PROMETHEUS_MULTIPROC_DIR"):
+        env.pop(variable, None)
+    external = {}
+    if args.postgres:
+        env["DATABASE_URL"] = _fresh_database(args.postgres, f"inkwell_bench_{name}")
+        env["REDIS_URL"] = f"{args.redis.rsplit('/', 1)[0]}/{redis_db}"
+        external = {"database": _server_pid("postgres"), "redis": _server_pid("redis-server")}
+    python = checkout / ".venv" / "bin" / "python"
+    log = open(Path(args.log_dir) / f"site-{name}.log", "wb")
+    process = subprocess.Popen(
+        [str(python if python.exists() else sys.executable), "-m", "webapp.run"],
+        cwd=checkout,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    rows: list[dict[str, object]] = []
+    try:
+        _wait_healthy(url, process)
+        run(url, args.model, 40, 4, args.submit_wait)  # warm-up: model calls traced, connections open
+        parts = _part_roots(process.pid)
+        for count in clients:
+            total = max(args.n_min, args.per_client * count)
+            roots = {**parts, **{part: pid for part, pid in external.items() if pid}}
+            before_site = cpu_seconds(process.pid)
+            before = {part: cpu_seconds(pid) for part, pid in roots.items()}
+            before_self = _own_cpu_seconds()
+            figures = run(url, args.model, total, count, args.submit_wait)
+            used = {part: cpu_seconds(pid) - before[part] for part, pid in roots.items()}
+            site_total = cpu_seconds(process.pid) - before_site
+            in_site = sum(seconds for part, seconds in used.items() if part in parts)
+            used["other"] = site_total - in_site
+            used["load generator"] = _own_cpu_seconds() - before_self
+            completed = max(int(figures["completed"]), 1)
+            cpu_ms = {part: seconds * 1000 / completed for part, seconds in used.items()}
+            row = {"site": name, "clients": count, **figures, "cpu_ms": cpu_ms, "cpu_ms_total": sum(cpu_ms.values())}
+            rows.append(row)
+            print(_format_row(row), flush=True)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+    return rows
+
+
+def _format_row(row: dict) -> str:
+    parts = ", ".join(f"{part} {ms:.2f}" for part, ms in row["cpu_ms"].items())
+    return (
+        f"| {row['site']} | {row['clients']} | {row['completed']} | {row['errors']} | {row['per_second']:.1f} | "
+        f"{row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['cpu_ms_total']:.2f} ({parts}) |"
+    )
+
+
+def clients_svg(rows: list[dict], title: str) -> str:
+    """Throughput and p95 against the number of clients (log2 axis), one line per site."""
+    width, height, left, top, plot_w, plot_h = 760, 330, 60, 40, 280, 230
+    sites = sorted({row["site"] for row in rows})
+    colours = dict(zip(sites, ("#999999", "#1f77b4", "#d62728", "#2ca02c"), strict=False))
+    counts = sorted({row["clients"] for row in rows})
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        'font-family="sans-serif" font-size="11">',
+        f'<text x="{width / 2}" y="16" text-anchor="middle" font-size="13">{title}</text>',
+    ]
+    for panel, (key, label) in enumerate((("per_second", "drawings/s"), ("p95_ms", "p95 ms"))):
+        x0 = left + panel * (plot_w + 90)
+        top_value = max(row[key] for row in rows) * 1.1 or 1.0
+        parts.append(f'<rect x="{x0}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#333"/>')
+        parts.append(f'<text x="{x0 + plot_w / 2}" y="{top - 6}" text-anchor="middle">{label}</text>')
+        for tick in range(5):
+            value = top_value * tick / 4
+            y = top + plot_h - plot_h * tick / 4
+            parts.append(f'<text x="{x0 - 4}" y="{y + 4}" text-anchor="end">{value:.0f}</text>')
+        for index, count in enumerate(counts):
+            x = x0 + plot_w * index / max(len(counts) - 1, 1)
+            parts.append(f'<text x="{x}" y="{top + plot_h + 14}" text-anchor="middle">{count}</text>')
+        parts.append(f'<text x="{x0 + plot_w / 2}" y="{top + plot_h + 30}" text-anchor="middle">clients</text>')
+        for site in sites:
+            points = []
+            for row in sorted((row for row in rows if row["site"] == site), key=lambda row: row["clients"]):
+                x = x0 + plot_w * counts.index(row["clients"]) / max(len(counts) - 1, 1)
+                points.append(f"{x:.1f},{top + plot_h - plot_h * row[key] / top_value:.1f}")
+            parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{colours[site]}" stroke-width="2"/>')
+    for index, site in enumerate(sites):
+        y = top + 14 * index + 8
+        parts.append(f'<line x1="{width - 70}" y1="{y}" x2="{width - 52}" y2="{y}" stroke="{colours[site]}" stroke-width="2"/>')
+        parts.append(f'<text x="{width - 48}" y="{y + 4}">{site}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--site", action="append", required=True, metavar="NAME=CHECKOUT")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--model", default="cnn", choices=["cnn", "dense", "numpy"])
+    parser.add_argument("--per-client", type=int, default=60, help="drawings per client")
+    parser.add_argument("--n-min", type=int, default=200, help="at least this many drawings per count")
+    parser.add_argument("--submit-wait", type=float, default=10)
+    parser.add_argument("--postgres", help="server URL without a database name")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/8", help="the broker with --postgres")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate the sites this many times")
+    parser.add_argument("--svg", help="write the throughput and p95 plot here")
+    parser.add_argument("--json", help="write every row here")
+    parser.add_argument("--log-dir", default="/tmp")
+    args = parser.parse_args()
+    sites = [(name, Path(path).resolve()) for name, path in (item.split("=", 1) for item in args.site)]
+    print("| site | clients | drawings | errors | drawings/s | p50 ms | p95 ms | CPU ms per drawing |")
+    print("|---|---|---|---|---|---|---|---|")
+    rows: list[dict] = []
+    for _ in range(args.rounds):
+        for index, (name, checkout) in enumerate(sites):
+            rows += bench_site(name, checkout, args.clients, args, redis_db=8 + index)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    if args.svg:
+        database = "PostgreSQL, machine Redis" if args.postgres else "SQLite, embedded Redis"
+        best = {}
+        for row in rows:  # with several rounds, each point is the round with the median throughput
+            best.setdefault((row["site"], row["clients"]), []).append(row)
+        medians = [sorted(group, key=lambda row: row["per_second"])[len(group) // 2] for group in best.values()]
+        Path(args.svg).write_text(clients_svg(medians, f"{args.model}: {database}"))
+
+
+if __name__ == "__main__":
+    main()
