@@ -17,7 +17,7 @@ RUN useradd --create-home --uid 10001 inkwell \
     && mkdir -p /var/cache/inkwell/models \
     && chown -R inkwell /var/cache/inkwell
 USER inkwell
-# gunicorn binds 0.0.0.0:$PORT when no --bind is given.
-ENV PORT=8000
+# uvicorn (webapp/web_server.py) on $HOST:$PORT with $WEB_WORKERS processes.
+ENV HOST=0.0.0.0 PORT=8000 WEB_WORKERS=2
 EXPOSE 8000
-CMD ["gunicorn", "webapp.wsgi:application", "--worker-class", "gthread", "--workers", "2", "--threads", "16"]
+CMD ["python", "-m", "webapp.web_server"]

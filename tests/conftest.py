@@ -16,6 +16,7 @@ from django.conf import settings
 
 from tests.environment import OWN_REDIS, TEST_REDIS_DIR
 from webapp.core.embedded_redis import ensure_redis
+from webapp.web_server import web_server_command
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBSETS = Path(__file__).resolve().parent / "data"
@@ -184,24 +185,11 @@ def wait_for_http(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"Nothing answered at {url}")
 
 
-def start_web_server(env: dict[str, str], port: int, log_path: Path, threads: int = 4) -> subprocess.Popen[bytes]:
-    """The site under gunicorn, as production runs it, on the given port."""
+def start_web_server(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """The site under its production HTTP server (one process), on the given port."""
     log = open(log_path, "ab")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "webapp.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            str(threads),
-            "--worker-class",
-            "gthread",
-        ],
+        web_server_command(sys.executable, "127.0.0.1", port, 1),
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -25,10 +25,15 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from webapp.bench import cpu_seconds, run
 
-PARTS = {"web": ("gunicorn", "uvicorn", "granian"), "worker": ("--queues=predict",), "redis": ("redis-server", "valkey")}
+PARTS = {
+    "web": ("gunicorn", "uvicorn", "granian"),
+    "worker": ("--queues=predict",),
+    "redis": ("redis-server", "valkey"),
+}
 
 
 def _free_port() -> int:
@@ -111,7 +116,7 @@ def _fresh_database(server: str, name: str) -> str:
 
 def bench_site(
     name: str, checkout: Path, clients: list[int], args: argparse.Namespace, redis_db: int
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """Start one checkout's site, bench it at each number of clients, stop it; one row per count."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -133,7 +138,7 @@ def bench_site(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     try:
         _wait_healthy(url, process)
         run(url, args.model, 40, 4, args.submit_wait)  # warm-up: model calls traced, connections open
@@ -203,10 +208,14 @@ def clients_svg(rows: list[dict], title: str) -> str:
             for row in sorted((row for row in rows if row["site"] == site), key=lambda row: row["clients"]):
                 x = x0 + plot_w * counts.index(row["clients"]) / max(len(counts) - 1, 1)
                 points.append(f"{x:.1f},{top + plot_h - plot_h * row[key] / top_value:.1f}")
-            parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{colours[site]}" stroke-width="2"/>')
+            parts.append(
+                f'<polyline points="{" ".join(points)}" fill="none" stroke="{colours[site]}" stroke-width="2"/>'
+            )
     for index, site in enumerate(sites):
         y = top + 14 * index + 8
-        parts.append(f'<line x1="{width - 70}" y1="{y}" x2="{width - 52}" y2="{y}" stroke="{colours[site]}" stroke-width="2"/>')
+        parts.append(
+            f'<line x1="{width - 70}" y1="{y}" x2="{width - 52}" y2="{y}" stroke="{colours[site]}" stroke-width="2"/>'
+        )
         parts.append(f'<text x="{width - 48}" y="{y + 4}">{site}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
@@ -238,7 +247,7 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     if args.svg:
         database = "PostgreSQL, machine Redis" if args.postgres else "SQLite, embedded Redis"
-        best = {}
+        best: dict[tuple[str, int], list[dict[str, Any]]] = {}
         for row in rows:  # with several rounds, each point is the round with the median throughput
             best.setdefault((row["site"], row["clients"]), []).append(row)
         medians = [sorted(group, key=lambda row: row["per_second"])[len(group) // 2] for group in best.values()]

@@ -1,7 +1,7 @@
 """Start the whole site on one machine and keep it running: `python -m webapp.run` (`make run`).
 
 The checkout's own Redis (if no REDIS_URL is configured), migrations, a prediction worker, a training
-worker, one beat and gunicorn, each supervised: a process that dies is restarted with backoff.
+worker, one beat and the web server (uvicorn), each supervised: a process that dies is restarted with backoff.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ def main() -> int:
 
     from webapp.core.embedded_redis import redis_answers, server_command, wait_for_redis
     from webapp.supervisor import Service, Supervisor
+    from webapp.web_server import web_server_command
 
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
@@ -63,24 +64,7 @@ def main() -> int:
         ),
         # The requeue sweep's scheduler: its own process, one at a time (a Redis lock).
         Service("beat", [python, "-m", "worker.beat", str(settings.VAR_DIR / "celerybeat-schedule")], ROOT),
-        Service(
-            "web",
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "webapp.wsgi:application",
-                "--bind",
-                f"{host}:{port}",
-                "--worker-class",
-                "gthread",
-                "--workers",
-                os.environ.get("WEB_WORKERS", "2"),
-                "--threads",
-                os.environ.get("WEB_THREADS", "32"),
-            ],
-            ROOT,
-        ),
+        Service("web", web_server_command(python, host, port, os.environ.get("WEB_WORKERS", "2")), ROOT),
     ]
     supervisor = Supervisor(services)
     supervisor.start()

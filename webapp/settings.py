@@ -74,7 +74,6 @@ MIDDLEWARE = [
     # every error, wherever it was made below, is answered in the API's error shape.
     "webapp.core.middleware.RequestIdMiddleware",
     "webapp.core.middleware.ApiErrorMiddleware",
-    "webapp.core.middleware.RequestBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -124,7 +123,7 @@ AXES_CLIENT_IP_CALLABLE = "webapp.core.clients.client_ip"
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 ROOT_URLCONF = "webapp.urls"
-WSGI_APPLICATION = "webapp.wsgi.application"
+ASGI_APPLICATION = "webapp.asgi.application"
 
 TEMPLATES = [
     {
@@ -195,10 +194,12 @@ WHITENOISE_USE_FINDERS = True
 
 # Uploads: the API refuses bodies over this with 413 before reading them in full.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
-# The largest API body (base64 of the largest image, 2 MB, plus strokes), and how much of a larger one
-# is read and discarded before the 413, so that clients that do not wait for 100-continue see it.
+# The largest request body (base64 of the largest image, 2 MB, plus strokes), and how much of a larger
+# one is read and discarded before the 413, so that clients that do not wait for 100-continue see it.
 API_MAX_BODY_BYTES = 2 * 1024 * 1024 * 4 // 3 + 256 * 1024
 API_DRAIN_MAX_BYTES = env.int("API_DRAIN_MAX_BYTES", default=16 * 1024 * 1024)
+# A body not complete this many seconds after its headers is answered 408 (webapp.core.asgi_body).
+REQUEST_BODY_TIMEOUT_SECONDS = env.float("REQUEST_BODY_TIMEOUT_SECONDS", default=20.0)
 
 # Prometheus metrics: every web and worker process writes its own files here, /metrics adds them up.
 # It must be set before prometheus-client is imported, so it is set here, in the environment.

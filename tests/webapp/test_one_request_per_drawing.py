@@ -59,7 +59,7 @@ def test_a_submit_with_a_bad_wait_is_refused_before_anything_is_stored(client, w
 def test_a_web_process_holds_one_subscription_however_many_requests_wait(worker_env, tmp_path):
     drawing = drawing_factory(digit=None, model_name="cnn")  # queued, and nothing will run it
     port = free_port()
-    web = start_web_server(worker_env, port, tmp_path / "web.log", threads=60)
+    web = start_web_server(worker_env, port, tmp_path / "web.log")
     admin = redis.Redis.from_url(worker_env["REDIS_URL"])
     db = admin.connection_pool.connection_kwargs.get("db", 0)
 

@@ -1,4 +1,4 @@
-"""The OpenAPI schema documents every operation's fields and error answers, and a live server (gunicorn,
+"""The OpenAPI schema documents every operation's fields and error answers, and a live server (uvicorn,
 a real worker) answers schemathesis's generated requests without a 5xx and as the schema says."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.fixture(scope="module")
 def live_api(worker_env, celery_worker_process, tmp_path_factory) -> Iterator[str]:
-    """The site under gunicorn, as production runs it, on the test database and broker."""
+    """The site under uvicorn, as production runs it, on the test database and broker."""
     port = free_port()
     server = start_web_server(worker_env, port, tmp_path_factory.mktemp("web") / "web.log")
     yield f"http://127.0.0.1:{port}"

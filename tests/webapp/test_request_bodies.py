@@ -1,5 +1,5 @@
-"""Bodies the API cannot take, sent as real clients send them to a live server: a 5 MB body without
-`Expect: 100-continue` gets the 413 JSON (not a reset connection), a chunked body gets 411 JSON."""
+"""Bodies as real clients send them to a live server: a 5 MB body without `Expect: 100-continue` gets the
+413 JSON (not a reset connection), and a chunked body is read like any other."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import free_port, start_web_server
+from tests.factories import canvas_png, data_url, mnist
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,11 +38,12 @@ def test_an_oversized_body_sent_whole_without_expect_gets_the_413_answer(site):
     assert json.loads(answer.value.read())["error"]["code"] == "image_too_large"
 
 
-def test_a_chunked_body_is_refused_with_411(site):
+def test_a_chunked_body_is_accepted(site):
+    body = json.dumps({"image": data_url(canvas_png(mnist().x_test[0]))}).encode()
+
     def chunks():
-        yield b'{"image": "'
-        yield b"A" * 1000
-        yield b'"}'
+        for start in range(0, len(body), 1000):
+            yield body[start : start + 1000]
 
     connection = http.client.HTTPConnection("127.0.0.1", site, timeout=30)
     connection.request(
@@ -49,5 +51,19 @@ def test_a_chunked_body_is_refused_with_411(site):
     )
     response = connection.getresponse()
     answer = json.loads(response.read())
-    assert response.status == 411
-    assert answer["error"]["code"] == "length_required"
+    assert response.status == 202, answer
+    assert answer["status"] == "queued"
+
+
+def test_a_chunked_body_over_the_limit_is_refused_with_413(site):
+    def chunks():
+        for _ in range(5 * 1024):
+            yield b"A" * 1024
+
+    connection = http.client.HTTPConnection("127.0.0.1", site, timeout=30)
+    connection.request(
+        "POST", "/api/drawings/", body=chunks(), headers={"Content-Type": "application/json"}, encode_chunked=True
+    )
+    response = connection.getresponse()
+    assert response.status == 413
+    assert json.loads(response.read())["error"]["code"] == "image_too_large"

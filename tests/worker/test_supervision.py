@@ -105,5 +105,5 @@ def test_a_killed_prediction_worker_is_restarted_and_the_drawings_accepted_meanw
             raise
         if broker is not None:
             broker.terminate()
-    leftovers = subprocess.run(["pgrep", "-f", f"127.0.0.1:{port}"], capture_output=True, text=True).stdout.split()
-    assert leftovers == [], "gunicorn outlived the run command"
+    leftovers = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True).stdout.split()
+    assert leftovers == [], "the web server outlived the run command"

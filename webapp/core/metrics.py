@@ -1,7 +1,7 @@
 """Prometheus metrics of web and worker processes, gathered at /metrics.
 
 Every process writes its own files to `PROMETHEUS_MULTIPROC_DIR` (prometheus-client's multiprocess
-mode, which Celery's prefork children and gunicorn's workers need); /metrics adds them up, plus what is
+mode, which Celery's prefork children and the web server's processes need); /metrics adds them up, plus what is
 read when scraped: queue depth and live workers.
 """
 

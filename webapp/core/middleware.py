@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.response import Response
 
@@ -98,48 +97,3 @@ def _json_error_for_status(response: HttpResponse) -> HttpResponse:
         if header in response:
             converted[header] = response[header]
     return converted
-
-
-class RequestBodyMiddleware:
-    """Under /api/, bodies the views cannot take are answered here, in the error shape:
-
-    - a body sent with `Transfer-Encoding: chunked` (no length: Django would read it as empty) is 411;
-    - a body over `API_MAX_BODY_BYTES` is 413. Clients that send the whole body without waiting for
-      `Expect: 100-continue` (browsers, requests, urllib) would see the connection reset if the server
-      answered and closed with their body unread, so up to `API_DRAIN_MAX_BYTES` of it is read and
-      discarded first; beyond that the answer is sent and the connection closed.
-    """
-
-    CHUNK = 64 * 1024
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not is_api_request(request):
-            return self.get_response(request)
-        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-            body = error_body("length_required", "Send the body with a Content-Length (chunked bodies are refused).")
-            return JsonResponse(body, status=411, headers={"Connection": "close"})
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > settings.API_MAX_BODY_BYTES:
-            headers = {}
-            if length <= settings.API_DRAIN_MAX_BYTES:
-                self._drain(request, length)
-            else:
-                headers["Connection"] = "close"
-            message = f"The request is {length} bytes; the limit is {settings.API_MAX_BODY_BYTES} bytes."
-            return JsonResponse(error_body("image_too_large", message, "image"), status=413, headers=headers)
-        return self.get_response(request)
-
-    def _drain(self, request: HttpRequest, length: int) -> None:
-        stream = request.META["wsgi.input"]
-        remaining = length
-        while remaining > 0:
-            chunk = stream.read(min(self.CHUNK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)

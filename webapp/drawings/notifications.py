@@ -51,7 +51,7 @@ class FinishListener:
         with self._lock:
             if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
                 return
-            # First use in this process (gunicorn forks its workers after the import): start listening.
+            # First use in this process (each web server process imports it on its own): start listening.
             self._pid, self._waiting, self._subscribed = os.getpid(), {}, threading.Event()
             self._thread = threading.Thread(target=self._listen_forever, name="finish-listener", daemon=True)
             self._thread.start()
