@@ -123,7 +123,6 @@ AXES_CLIENT_IP_CALLABLE = "webapp.core.clients.client_ip"
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 ROOT_URLCONF = "webapp.urls"
-ASGI_APPLICATION = "webapp.asgi.application"
 
 TEMPLATES = [
     {
@@ -200,6 +199,8 @@ API_MAX_BODY_BYTES = 2 * 1024 * 1024 * 4 // 3 + 256 * 1024
 API_DRAIN_MAX_BYTES = env.int("API_DRAIN_MAX_BYTES", default=16 * 1024 * 1024)
 # A body not complete this many seconds after its headers is answered 408 (webapp.core.asgi_body).
 REQUEST_BODY_TIMEOUT_SECONDS = env.float("REQUEST_BODY_TIMEOUT_SECONDS", default=20.0)
+# Django's threads per web process (webapp/asgi.py): requests being handled or waiting for a drawing.
+WEB_THREADS = env.int("WEB_THREADS", default=256)
 
 # Prometheus metrics: every web and worker process writes its own files here, /metrics adds them up.
 # It must be set before prometheus-client is imported, so it is set here, in the environment.

@@ -129,7 +129,7 @@ def test_unexpected_exception_is_500_internal_error_with_a_request_id_in_the_ans
     def broken(**kwargs):
         raise RuntimeError("the disk caught fire")
 
-    monkeypatch.setattr(apis, "drawing_get_when_finished", broken)
+    monkeypatch.setattr(apis, "drawing_result_when_finished", broken)
     with caplog.at_level(logging.ERROR):
         response = client.get("/api/drawings/00000000-0000-0000-0000-000000000000/")
     error = assert_error(response, 500, "internal_error")

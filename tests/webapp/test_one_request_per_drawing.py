@@ -37,6 +37,20 @@ def test_a_submit_that_waits_is_answered_with_the_finished_result(client, celery
     assert response["Location"] == body["url"]
 
 
+def test_a_submit_that_waits_answers_from_the_finish_message_without_reading_the_row(client, celery_worker_process):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    image = data_url(canvas_png(mnist().x_test[3]))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            "/api/drawings/?wait=10", {"image": image, "model": "numpy"}, content_type="application/json"
+        )
+    assert response.status_code == 200 and response.json()["digit"] == int(mnist().y_test[3])
+    reads = [query["sql"] for query in queries if query["sql"].lstrip().upper().startswith("SELECT")]
+    assert not [sql for sql in reads if "drawings_drawing" in sql], reads
+
+
 def test_a_submit_without_wait_is_answered_202_at_once(client):
     image = data_url(canvas_png(mnist().x_test[7]))
     response = client.post("/api/drawings/", {"image": image}, content_type="application/json")

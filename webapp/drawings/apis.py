@@ -17,16 +17,17 @@ from rest_framework.views import APIView
 
 from inference import registry
 from inference.errors import ImageTooLarge, InvalidImage
-from inference.images import data_url_to_bytes, png_to_data_url
+from inference.images import data_url_to_bytes
 from inference.preprocess import MAX_BYTES
 from webapp.core.errors import ApiError, StorageUnavailable
 from webapp.core.parsers import json_loads_bounded
 from webapp.core.schema import error_responses
 from webapp.core.throttles import ReadThrottle, SubmitThrottle
-from webapp.drawings.models import Drawing, Source
-from webapp.drawings.selectors import drawing_get, drawing_get_when_finished
+from webapp.drawings.models import Source
+from webapp.drawings.selectors import drawing_get, drawing_result_when_finished
+from webapp.drawings.serializers import DrawingOutputSerializer
 from webapp.drawings.services import (
-    drawing_create,
+    drawing_create_and_wait,
     drawing_explain_request,
     drawing_feedback_record,
     drawing_feedback_token,
@@ -39,10 +40,6 @@ EXAMPLE_PNG = (
     "ScYBSLcAorcDN4+quK4AAAAASUVORK5CYII="
 )
 DRAWING_ID = OpenApiParameter("drawing_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The drawing's id.")
-
-
-def _png_data_url(data: bytes | memoryview | None) -> str | None:
-    return None if data is None else png_to_data_url(data)
 
 
 def decode_image_field(value: Any) -> bytes:
@@ -93,49 +90,6 @@ class StrokesField(serializers.JSONField):
                     "Each point must be [x, y] or [x, y, t] numbers.", code="invalid_strokes"
                 )
         return data
-
-
-class DrawingOutputSerializer(serializers.Serializer):
-    """A drawing's job state and answer, as GET /api/drawings/<id>/ returns it."""
-
-    id = serializers.UUIDField()
-    status = serializers.CharField()
-    model = serializers.CharField(source="model_name")
-    model_version = serializers.IntegerField(allow_null=True)
-    digit = serializers.IntegerField(allow_null=True)
-    confidence = serializers.FloatField(allow_null=True)
-    probabilities = serializers.ListField(child=serializers.FloatField(), allow_null=True)
-    processed_image = serializers.SerializerMethodField()
-    explain = serializers.BooleanField(help_text="A saliency map was asked for (false again if it could not be made).")
-    saliency = serializers.SerializerMethodField(
-        help_text="Only when an explanation was asked for: a 28x28 PNG data URL to lay over `processed_image`, "
-        "orange where pixels spoke for the digit, blue against it, stronger where more opaque."
-    )
-    label = serializers.IntegerField(allow_null=True, help_text="The trusted label (staff review or import).")  # type: ignore[assignment]
-    user_label = serializers.IntegerField(allow_null=True, help_text="What the person who drew it said it is.")
-    error = serializers.SerializerMethodField()
-    created_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField(allow_null=True)
-    timings = serializers.SerializerMethodField()
-
-    def get_processed_image(self, drawing: Drawing) -> str | None:
-        return _png_data_url(drawing.processed_image)
-
-    def get_saliency(self, drawing: Drawing) -> str | None:
-        return _png_data_url(drawing.saliency)
-
-    def get_error(self, drawing: Drawing) -> dict[str, str] | None:
-        if not drawing.error_code:
-            return None
-        return {"code": drawing.error_code, "message": drawing.error_message}
-
-    def get_timings(self, drawing: Drawing) -> dict[str, float | None]:
-        return {
-            "queue_ms": drawing.queue_ms,
-            "preprocess_ms": drawing.preprocess_ms,
-            "inference_ms": drawing.inference_ms,
-            "total_ms": drawing.total_ms,
-        }
 
 
 def _finite(value: float) -> None:
@@ -232,7 +186,8 @@ class DrawingCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
         try:
-            drawing = drawing_create(
+            drawing, result = drawing_create_and_wait(
+                wait_seconds=query.validated_data["wait"],
                 image=image,
                 model_name=values["model"],
                 source=Source.WEB if values.get("client_id") else Source.API,
@@ -247,11 +202,8 @@ class DrawingCreateApi(APIView):
             raise StorageUnavailable() from exc
         url = request.build_absolute_uri(reverse("drawing-detail", args=[drawing.id]))
         token = drawing_feedback_token(drawing_id=drawing.id)
-        if query.validated_data["wait"] > 0:  # one request per drawing: answer with the result if it comes in time
-            drawing = drawing_get_when_finished(drawing_id=drawing.id, wait_seconds=query.validated_data["wait"])
-            if drawing.is_finished:
-                body = {**DrawingOutputSerializer(drawing).data, "url": url, "feedback_token": token}
-                return Response(body, status=status.HTTP_200_OK, headers={"Location": url})
+        if result is not None:  # one request per drawing: the result came within `wait`
+            return Response({**result, "url": url, "feedback_token": token}, headers={"Location": url})
         body = {
             "id": str(drawing.id),
             "status": drawing.status,
@@ -276,8 +228,7 @@ class DrawingDetailApi(APIView):
     def get(self, request: Request, drawing_id: str) -> Response:
         query = self.FilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        drawing = drawing_get_when_finished(drawing_id=drawing_id, wait_seconds=query.validated_data["wait"])
-        return Response(DrawingOutputSerializer(drawing).data)
+        return Response(drawing_result_when_finished(drawing_id=drawing_id, wait_seconds=query.validated_data["wait"]))
 
 
 class DrawingLabelApi(APIView):

@@ -1,18 +1,22 @@
 """Tell long-polling requests that a drawing is finished, over Redis pub/sub.
 
-The worker publishes on the drawing's channel. Each web process keeps ONE pattern subscription to every
+The worker publishes on the drawing's channel, with the finished drawing as the API shows it, so that a
+waiting request answers without reading the row again. Each web process keeps ONE pattern subscription to every
 drawing's channel, in a thread of its own, and fans each message out to the requests of that process
 that wait for that drawing: no Redis connection or SUBSCRIBE per waiting request.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
@@ -29,19 +33,35 @@ def channel(drawing_id: str) -> str:
     return f"{CHANNEL_PREFIX}{drawing_id}"
 
 
-def drawing_finished_notify(*, drawing_id: str) -> None:
-    """Publish that the drawing reached a final state (best effort: pollers re-read the row)."""
+FINISHED = b"finished"
+
+
+def drawing_finished_notify(*, drawing_id: str, result: dict[str, Any] | None = None) -> None:
+    """Publish that the drawing reached a final state, with its `result` if given (else waiters read the
+    row). Best effort: without Redis, pollers find the row finished on their next read."""
     try:
-        redis_client().publish(channel(drawing_id), "finished")
+        redis_client().publish(channel(drawing_id), json.dumps(result) if result is not None else FINISHED)
     except redis.RedisError:
         pass
+
+
+@dataclass
+class Waiter:
+    """One waiting request: `event` is set when the drawing finishes (or the subscription drops), and
+    `result` is then the finished drawing if the message carried it."""
+
+    event: threading.Event = field(default_factory=threading.Event)
+    result: dict[str, Any] | None = None
+
+    def wait(self, seconds: float) -> bool:
+        return self.event.wait(seconds)
 
 
 class FinishListener:
     """This process's one subscription, and the requests waiting on it (drawing id -> their events)."""
 
     def __init__(self) -> None:
-        self._waiting: dict[str, set[threading.Event]] = {}
+        self._waiting: dict[str, list[Waiter]] = {}
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self._thread: threading.Thread | None = None
@@ -79,24 +99,28 @@ class FinishListener:
                 if message["type"] == "psubscribe":
                     self._subscribed.set()
                 elif message["type"] == "pmessage":
-                    self._wake(message["channel"].decode().removeprefix(CHANNEL_PREFIX))
+                    self._wake(message["channel"].decode().removeprefix(CHANNEL_PREFIX), message["data"])
         finally:
             try:
                 pubsub.close()
             except redis.RedisError:
                 pass
 
-    def _wake(self, drawing_id: str) -> None:
+    def _wake(self, drawing_id: str, data: bytes) -> None:
         with self._lock:
-            events = list(self._waiting.get(drawing_id, ()))
-        for event in events:
-            event.set()
+            waiters = list(self._waiting.get(drawing_id, ()))
+        if not waiters:  # every process hears every drawing: decode only what someone here waits for
+            return
+        result = None if data == FINISHED else json.loads(data)
+        for waiter in waiters:
+            waiter.result = result
+            waiter.event.set()
 
     def _wake_all(self) -> None:
         with self._lock:
-            events = [event for events in self._waiting.values() for event in events]
-        for event in events:
-            event.set()
+            waiters = [waiter for waiters in self._waiting.values() for waiter in waiters]
+        for waiter in waiters:
+            waiter.event.set()
 
     def waiting_for(self, drawing_id: str) -> int:
         """How many requests of this process wait for the drawing."""
@@ -109,22 +133,22 @@ class FinishListener:
         return self._subscribed.wait(timeout)
 
     @contextmanager
-    def waiting(self, drawing_id: str) -> Iterator[threading.Event]:
-        """An event set when the drawing finishes (or the subscription drops), registered before the
-        caller reads the row, so that a finish between the read and the wait is not missed."""
-        event = threading.Event()
+    def waiting(self, drawing_id: str) -> Iterator[Waiter]:
+        """A waiter for the drawing, registered before the caller reads (or creates) the row, so that a
+        finish between that and the wait is not missed."""
+        waiter = Waiter()
         with self._lock:
-            self._waiting.setdefault(drawing_id, set()).add(event)
+            self._waiting.setdefault(drawing_id, []).append(waiter)
         metrics.LONG_POLLS_WAITING.inc()
         try:
-            yield event
+            yield waiter
         finally:
             metrics.LONG_POLLS_WAITING.dec()
             with self._lock:
-                events = self._waiting.get(drawing_id)
-                if events is not None:
-                    events.discard(event)
-                    if not events:
+                waiters = self._waiting.get(drawing_id)
+                if waiters is not None:
+                    waiters.remove(waiter)
+                    if not waiters:
                         del self._waiting[drawing_id]
 
 

@@ -21,6 +21,7 @@ from inference.preprocess import preprocess
 from webapp.drawings.errors import DrawingNotFound
 from webapp.drawings.models import USER_LABEL_SOURCE, Drawing
 from webapp.drawings.notifications import finish_listener
+from webapp.drawings.serializers import drawing_result
 
 
 def drawing_get(*, drawing_id: str | uuid.UUID) -> Drawing:
@@ -35,27 +36,29 @@ def drawing_get(*, drawing_id: str | uuid.UUID) -> Drawing:
     return drawing
 
 
-def _database_connection_release() -> None:
+def database_connection_release() -> None:
     """Give the database connection back (to the pool) before a long wait; the next query takes one again."""
     if not connection.in_atomic_block:
         connection.close()
 
 
-def drawing_get_when_finished(*, drawing_id: str | uuid.UUID, wait_seconds: float) -> Drawing:
-    """Long poll: the drawing as soon as it is finished (with its saliency map, if one was asked for), or
-    as it stands after `wait_seconds`. Without a live subscription (Redis down), the row as it stands now.
-    """
+def drawing_result_when_finished(*, drawing_id: str | uuid.UUID, wait_seconds: float) -> dict[str, Any]:
+    """Long poll: the drawing as the API shows it, as soon as it is finished (with its saliency map, if one
+    was asked for), or as it stands after `wait_seconds`. Without a live subscription (Redis down), as it
+    stands now. A finish whose message carries the drawing is answered without reading the row again."""
     drawing = drawing_get(drawing_id=drawing_id)
     if drawing.is_answered or wait_seconds <= 0 or not finish_listener.subscribed(timeout=1.0):
-        return drawing
-    with finish_listener.waiting(str(drawing.pk)) as finished:
+        return drawing_result(drawing)
+    with finish_listener.waiting(str(drawing.pk)) as waiter:
         drawing = drawing_get(drawing_id=drawing_id)  # it may have finished before we registered
         if drawing.is_answered:
-            return drawing
-        _database_connection_release()
-        if finished.wait(wait_seconds):  # finished, or the subscription dropped: read the row again
-            drawing = drawing_get(drawing_id=drawing_id)
-    return drawing
+            return drawing_result(drawing)
+        database_connection_release()
+        if waiter.wait(wait_seconds):
+            if waiter.result is not None:
+                return waiter.result
+            drawing = drawing_get(drawing_id=drawing_id)  # an explanation, or the subscription dropped
+    return drawing_result(drawing)
 
 
 def confidence_outcomes(*, model_name: str, model_version: int | None) -> tuple[list[float], list[bool]]:

@@ -28,8 +28,10 @@ from webapp.core.redis_connection import redis_client
 from webapp.core.serving import serving_model, version_model
 from webapp.drawings.errors import FeedbackForbidden, NotExplainable
 from webapp.drawings.models import Drawing, LabelSource, Source, Status
-from webapp.drawings.notifications import drawing_finished_notify
+from webapp.drawings.notifications import drawing_finished_notify, finish_listener
 from webapp.drawings.queue import drawing_enqueue, drawing_explain_enqueue
+from webapp.drawings.selectors import database_connection_release
+from webapp.drawings.serializers import drawing_result
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ def drawing_create(
     user_label: int | None = None,
     excluded_from_training: bool = False,
     explain: bool = False,
+    drawing_id: uuid.UUID | None = None,
 ) -> Drawing:
     """Validate and store a drawing, then enqueue its prediction once the row is committed. With
     `explain`, the job also computes the saliency map of its answer."""
@@ -66,6 +69,7 @@ def drawing_create(
     image_format = drawing_image_validate(image=image)
     with transaction.atomic():
         drawing = Drawing.objects.create(
+            id=drawing_id or uuid.uuid4(),
             image=image,
             image_format=image_format,
             model_name=model_name,
@@ -88,6 +92,24 @@ def drawing_create(
         transaction.on_commit(lambda: drawing_enqueue(drawing_id=str(drawing.id)))
     metrics.DRAWINGS_SUBMITTED.labels(model_name).inc()
     return drawing
+
+
+def drawing_create_and_wait(*, wait_seconds: float, **fields: Any) -> tuple[Drawing, dict[str, Any] | None]:
+    """Create a drawing (as `drawing_create`) and, with `wait_seconds`, wait that long for its result:
+    (the drawing as created, its finished result as the API shows it, or None if it did not finish in
+    time). The wait is registered before the row exists, so the job's finish cannot come first."""
+    if wait_seconds <= 0 or not finish_listener.subscribed(timeout=1.0):
+        return drawing_create(**fields), None
+    drawing_id = uuid.uuid4()
+    with finish_listener.waiting(str(drawing_id)) as waiter:
+        drawing = drawing_create(drawing_id=drawing_id, **fields)
+        database_connection_release()
+        if not waiter.wait(wait_seconds):
+            return drawing, None
+    if waiter.result is not None:
+        return drawing, waiter.result
+    result = drawing_result(Drawing.objects.get(pk=drawing_id))  # the subscription dropped: read the row
+    return drawing, result if result["status"] in (Status.DONE, Status.FAILED) else None
 
 
 def _milliseconds(start: Any, end: Any) -> float:
@@ -238,6 +260,7 @@ def _drawing_finish(drawing: Drawing) -> Drawing:
     drawing.total_ms = _milliseconds(drawing.created_at, drawing.finished_at)
     # Only the job's own fields: a label given while the job ran must survive.
     drawing.save(update_fields=JOB_RESULT_FIELDS)
+    result = drawing_result(drawing)
     metrics.job_observe(
         model=drawing.model_name,
         version=drawing.model_version,
@@ -246,7 +269,7 @@ def _drawing_finish(drawing: Drawing) -> Drawing:
         queue_ms=drawing.queue_ms,
         total_ms=drawing.total_ms,
     )
-    drawing_finished_notify(drawing_id=str(drawing.id))
+    drawing_finished_notify(drawing_id=str(drawing.id), result=result)
     return drawing
 
 

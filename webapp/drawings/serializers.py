@@ -1,0 +1,63 @@
+"""The drawing's public shape (its job state and answer): what the API answers and what a worker publishes
+when a job finishes, so that a waiting request answers without reading the row again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from inference.images import png_to_data_url
+from webapp.drawings.models import Drawing
+
+
+def _png_data_url(data: bytes | memoryview | None) -> str | None:
+    return None if data is None else png_to_data_url(data)
+
+
+class DrawingOutputSerializer(serializers.Serializer):
+    """A drawing's job state and answer, as GET /api/drawings/<id>/ returns it."""
+
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    model = serializers.CharField(source="model_name")
+    model_version = serializers.IntegerField(allow_null=True)
+    digit = serializers.IntegerField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    probabilities = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    processed_image = serializers.SerializerMethodField()
+    explain = serializers.BooleanField(help_text="A saliency map was asked for (false again if it could not be made).")
+    saliency = serializers.SerializerMethodField(
+        help_text="Only when an explanation was asked for: a 28x28 PNG data URL to lay over `processed_image`, "
+        "orange where pixels spoke for the digit, blue against it, stronger where more opaque."
+    )
+    label = serializers.IntegerField(allow_null=True, help_text="The trusted label (staff review or import).")  # type: ignore[assignment]
+    user_label = serializers.IntegerField(allow_null=True, help_text="What the person who drew it said it is.")
+    error = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    timings = serializers.SerializerMethodField()
+
+    def get_processed_image(self, drawing: Drawing) -> str | None:
+        return _png_data_url(drawing.processed_image)
+
+    def get_saliency(self, drawing: Drawing) -> str | None:
+        return _png_data_url(drawing.saliency)
+
+    def get_error(self, drawing: Drawing) -> dict[str, str] | None:
+        if not drawing.error_code:
+            return None
+        return {"code": drawing.error_code, "message": drawing.error_message}
+
+    def get_timings(self, drawing: Drawing) -> dict[str, float | None]:
+        return {
+            "queue_ms": drawing.queue_ms,
+            "preprocess_ms": drawing.preprocess_ms,
+            "inference_ms": drawing.inference_ms,
+            "total_ms": drawing.total_ms,
+        }
+
+
+def drawing_result(drawing: Drawing) -> dict[str, Any]:
+    """The drawing as the API shows it, as plain JSON-ready data."""
+    return dict(DrawingOutputSerializer(drawing).data)
