@@ -37,8 +37,9 @@ def drawing_get(*, drawing_id: str | uuid.UUID) -> Drawing:
 
 
 def database_connection_release() -> None:
-    """Give the database connection back (to the pool) before a long wait; the next query takes one again."""
-    if not connection.in_atomic_block:
+    """Give the database connection back to the pool before a long wait; the next query takes one again.
+    Without a pool (SQLite) the thread keeps its connection: closing would only cost a reconnect."""
+    if "pool" in connection.settings_dict.get("OPTIONS", {}) and not connection.in_atomic_block:
         connection.close()
 
 
