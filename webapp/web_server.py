@@ -8,7 +8,8 @@ import sys
 
 
 def web_server_command(python: str, host: str, port: int | str, workers: int | str) -> list[str]:
-    """uvicorn with its C HTTP parser and event loop; forwarded headers are left to TRUSTED_PROXIES."""
+    """uvicorn with its C HTTP parser (answering what it cannot parse in JSON) and event loop; forwarded
+    headers are left to TRUSTED_PROXIES."""
     return [
         python,
         "-m",
@@ -23,7 +24,7 @@ def web_server_command(python: str, host: str, port: int | str, workers: int | s
         "--loop",
         "uvloop",
         "--http",
-        "httptools",
+        "webapp.core.http_protocol:JsonErrorHttpToolsProtocol",
         "--no-proxy-headers",
         "--no-access-log",
         "--timeout-graceful-shutdown",

@@ -67,3 +67,15 @@ def test_a_chunked_body_over_the_limit_is_refused_with_413(site):
     response = connection.getresponse()
     assert response.status == 413
     assert json.loads(response.read())["error"]["code"] == "image_too_large"
+
+
+@pytest.mark.parametrize(("length", "status"), [(5_000, 200), (100_000, 400)])
+def test_a_long_request_line_is_answered_in_json(site, length, status):
+    # 5 KB reaches Django (an unknown query is ignored); 100 KB is more than the HTTP parser takes.
+    connection = http.client.HTTPConnection("127.0.0.1", site, timeout=30)
+    connection.request("GET", "/api/models/?" + "a" * length)
+    response = connection.getresponse()
+    assert response.getheader("Content-Type") == "application/json"
+    answer = json.loads(response.read())
+    assert response.status == status, answer
+    assert status == 200 or answer["error"]["code"] == "bad_request"

@@ -14,7 +14,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from webapp.core.errors import error_body
+from webapp.core.error_shape import error_body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

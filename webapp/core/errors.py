@@ -21,6 +21,7 @@ from inference.errors import (
     UnknownModel,
     UnsupportedFormat,
 )
+from webapp.core.error_shape import error_body
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +75,6 @@ STATUS_CODES = {
     429: "throttled",
     500: "internal_error",
 }
-
-
-def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
-    """The one error shape; `extra` adds keys beside code, message and field (the 500's request_id)."""
-    return {"error": {"code": code, "message": message, "field": field, **extra}}
 
 
 def error_response(code: str, message: str, status_code: int, field: str | None = None) -> Response:
