@@ -25,7 +25,7 @@ from webapp.core.schema import error_responses
 from webapp.core.throttles import ReadThrottle, SubmitThrottle
 from webapp.drawings.models import Source
 from webapp.drawings.selectors import drawing_get, drawing_result_when_finished
-from webapp.drawings.serializers import DrawingOutputSerializer
+from webapp.drawings.serializers import DrawingOutputSerializer, drawing_result
 from webapp.drawings.services import (
     drawing_create_and_wait,
     drawing_explain_request,
@@ -258,7 +258,7 @@ class DrawingLabelApi(APIView):
             label=serializer.validated_data["label"],
             feedback_token=serializer.validated_data.get("feedback_token", ""),
         )
-        return Response(DrawingOutputSerializer(drawing).data)
+        return Response(drawing_result(drawing))
 
 
 class DrawingExplainApi(APIView):
@@ -279,4 +279,4 @@ class DrawingExplainApi(APIView):
         drawing = drawing_explain_request(drawing=drawing_get(drawing_id=drawing_id))
         url = request.build_absolute_uri(reverse("drawing-detail", args=[drawing.id]))
         code = status.HTTP_200_OK if drawing.saliency is not None else status.HTTP_202_ACCEPTED
-        return Response(DrawingOutputSerializer(drawing).data, status=code, headers={"Location": url})
+        return Response(drawing_result(drawing), status=code, headers={"Location": url})

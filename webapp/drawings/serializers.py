@@ -58,6 +58,10 @@ class DrawingOutputSerializer(serializers.Serializer):
         }
 
 
+# One instance per process: its bound fields are made once, not deep-copied for every drawing.
+_OUTPUT = DrawingOutputSerializer()
+
+
 def drawing_result(drawing: Drawing) -> dict[str, Any]:
     """The drawing as the API shows it, as plain JSON-ready data."""
-    return dict(DrawingOutputSerializer(drawing).data)
+    return dict(_OUTPUT.to_representation(drawing))
