@@ -21,8 +21,8 @@ from inference.preprocess import INK_THRESHOLD, preprocess_pixels, to_png
 MAX_PARTS = 20
 # Labelling grid: one cell per POOL x POOL pixels, inked if any pixel in it is.
 POOL = 4
-# Components of fewer cells than this are specks, not strokes (a pen dot is dozens of cells).
-MIN_CELLS = 3
+# Components of fewer cells than this (at most 2x2: 8 px) are specks, not strokes (a pen dot is dozens).
+MIN_CELLS = 5
 # Two parts are one digit when their columns overlap by this share of the narrower one.
 MERGE_OVERLAP = 0.5
 # Pen strokes are one digit's when their columns overlap by this share of the narrower one.

@@ -182,3 +182,16 @@ def django_now() -> datetime:
     from django.utils import timezone
 
     return timezone.now()
+
+
+def number_drawing(labels: str, writer_index: int = 0, seed: int = 0) -> tuple[bytes, list[Any], str]:
+    """A number drawn as the page's number mode draws it, from one unipen-dev writer's digits: the PNG,
+    the pen strokes (canvas pixels) and the digits it shows."""
+    from training.data import load_unipen
+    from training.number_eval import compose_number
+
+    samples = load_unipen()
+    writer = sorted({s["writer"] for s in samples})[writer_index]
+    picked = [next(s for s in samples if s["writer"] == writer and s["label"] == int(d)) for d in labels]
+    drawn = compose_number(picked, np.random.default_rng(seed))
+    return drawn.png, [[list(point) for point in stroke] for stroke in drawn.strokes], drawn.digits

@@ -23,13 +23,14 @@ from webapp.core.errors import ApiError, StorageUnavailable
 from webapp.core.parsers import json_loads_bounded
 from webapp.core.schema import error_responses
 from webapp.core.throttles import ReadThrottle, SubmitThrottle
-from webapp.drawings.models import Drawing, Source
+from webapp.drawings.models import NUMBER_MAX_DIGITS, Drawing, Kind, Source
 from webapp.drawings.selectors import drawing_get, drawing_get_when_finished
 from webapp.drawings.services import (
     drawing_create,
     drawing_explain_request,
     drawing_feedback_record,
     drawing_feedback_token,
+    drawing_number_feedback_record,
 )
 
 MAX_STROKE_POINTS = 5000
@@ -95,10 +96,28 @@ class StrokesField(serializers.JSONField):
         return data
 
 
+class NumberDigitSerializer(serializers.Serializer):
+    """One digit of a number, as the worker found and read it."""
+
+    digit = serializers.IntegerField(min_value=0, max_value=9)
+    confidence = serializers.FloatField()
+    box = serializers.ListField(
+        child=serializers.IntegerField(min_value=0),
+        min_length=4,
+        max_length=4,
+        help_text="[x, y, width, height] of the digit's ink, in the submitted image's pixels.",
+    )
+    processed_image = serializers.CharField(help_text="The 28x28 PNG the model saw, as a data URL.")
+
+
+NUMBER_PATTERN = rf"^[0-9]{{1,{NUMBER_MAX_DIGITS}}}$"
+
+
 class DrawingOutputSerializer(serializers.Serializer):
     """A drawing's job state and answer, as GET /api/drawings/<id>/ returns it."""
 
     id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=Kind.choices)
     status = serializers.CharField()
     model = serializers.CharField(source="model_name")
     model_version = serializers.IntegerField(allow_null=True)
@@ -106,6 +125,11 @@ class DrawingOutputSerializer(serializers.Serializer):
     confidence = serializers.FloatField(allow_null=True)
     probabilities = serializers.ListField(child=serializers.FloatField(), allow_null=True)
     processed_image = serializers.SerializerMethodField()
+    number = serializers.CharField(
+        allow_null=True,
+        help_text="A number drawing's digits, left to right (null when none was found, and for a digit drawing).",
+    )
+    digits = NumberDigitSerializer(many=True, allow_null=True, help_text="A number drawing's digits, left to right.")
     explain = serializers.BooleanField(help_text="A saliency map was asked for (false again if it could not be made).")
     saliency = serializers.SerializerMethodField(
         help_text="Only when an explanation was asked for: a 28x28 PNG data URL to lay over `processed_image`, "
@@ -113,6 +137,8 @@ class DrawingOutputSerializer(serializers.Serializer):
     )
     label = serializers.IntegerField(allow_null=True, help_text="The trusted label (staff review or import).")  # type: ignore[assignment]
     user_label = serializers.IntegerField(allow_null=True, help_text="What the person who drew it said it is.")
+    number_label = serializers.CharField(help_text="A number drawing's trusted label (staff review); empty if none.")
+    user_number_label = serializers.CharField(help_text="The number the person who drew it said it is; empty if none.")
     error = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -166,6 +192,11 @@ class DrawingCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         model = serializers.CharField(required=False, default=registry.DEFAULT_MODEL)
+        kind = serializers.CharField(
+            required=False,
+            default=Kind.DIGIT,
+            help_text="`digit` (one digit, the default) or `number` (a whole number: the worker finds its digits).",
+        )
         canvas_width = serializers.IntegerField(required=False, min_value=1, max_value=10000)
         canvas_height = serializers.IntegerField(required=False, min_value=1, max_value=10000)
         client_id = serializers.RegexField(r"^[A-Za-z0-9_-]{1,64}$", required=False)
@@ -191,6 +222,7 @@ class DrawingCreateApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
+        kind = serializers.ChoiceField(choices=Kind.choices)
         status = serializers.CharField()
         model = serializers.CharField(source="model_name")
         url = serializers.URLField()
@@ -231,10 +263,15 @@ class DrawingCreateApi(APIView):
         serializer = self.InputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
+        if values["kind"] not in Kind.values:
+            raise ApiError("invalid_kind", "`kind` is `digit` or `number`.", field="kind")
+        if values["kind"] == Kind.NUMBER and values["explain"]:
+            raise ApiError("not_explainable", "Explanations are made for single digits only.", field="explain")
         try:
             drawing = drawing_create(
                 image=image,
                 model_name=values["model"],
+                kind=values["kind"],
                 source=Source.WEB if values.get("client_id") else Source.API,
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 canvas_width=values.get("canvas_width"),
@@ -254,6 +291,7 @@ class DrawingCreateApi(APIView):
                 return Response(body, status=status.HTTP_200_OK, headers={"Location": url})
         body = {
             "id": str(drawing.id),
+            "kind": drawing.kind,
             "status": drawing.status,
             "model": drawing.model_name,
             "url": url,
@@ -281,15 +319,21 @@ class DrawingDetailApi(APIView):
 
 
 class DrawingLabelApi(APIView):
-    """The drawer says what the digit really was, proving it with the drawing's feedback token (else 403).
+    """The drawer says what the digit really was (`label`), or for a number drawing the whole number
+    (`number`, e.g. "2026"), proving it with the drawing's feedback token (else 403).
 
-    The answer is kept as `user_label`, apart from the trusted label that staff review sets.
+    The answer is kept as `user_label` (`user_number_label`), apart from the trusted label staff review sets.
     """
 
     throttle_classes = [SubmitThrottle]
 
     class InputSerializer(serializers.Serializer):
-        label = serializers.IntegerField(min_value=0, max_value=9)  # type: ignore[assignment]
+        label = serializers.IntegerField(  # type: ignore[assignment]
+            min_value=0, max_value=9, required=False, help_text="The digit, for a digit drawing."
+        )
+        number = serializers.RegexField(
+            NUMBER_PATTERN, required=False, help_text="The whole number as a string of digits, for a number drawing."
+        )
         feedback_token = serializers.CharField(
             required=False, allow_blank=True, max_length=128, help_text="From the answer to the drawing's submission."
         )
@@ -302,11 +346,17 @@ class DrawingLabelApi(APIView):
     def post(self, request: Request, drawing_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        drawing = drawing_feedback_record(
-            drawing=drawing_get(drawing_id=drawing_id),
-            label=serializer.validated_data["label"],
-            feedback_token=serializer.validated_data.get("feedback_token", ""),
-        )
+        values = serializer.validated_data
+        drawing = drawing_get(drawing_id=drawing_id)
+        token = values.get("feedback_token", "")
+        if drawing.kind == Kind.NUMBER:
+            if "number" not in values:
+                raise ApiError("invalid_number", "Say what the number was in `number`.", field="number")
+            drawing = drawing_number_feedback_record(drawing=drawing, number=values["number"], feedback_token=token)
+        else:
+            if "label" not in values:
+                raise ApiError("invalid_label", "Say what the digit was in `label`.", field="label")
+            drawing = drawing_feedback_record(drawing=drawing, label=values["label"], feedback_token=token)
         return Response(DrawingOutputSerializer(drawing).data)
 
 
