@@ -25,10 +25,15 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from webapp.bench import cpu_seconds, run
 
-PARTS = {"web": ("gunicorn", "uvicorn", "granian"), "worker": ("--queues=predict",), "redis": ("redis-server", "valkey")}
+PARTS = {
+    "web": ("gunicorn", "uvicorn", "granian"),
+    "worker": ("--queues=predict",),
+    "redis": ("redis-server", "valkey"),
+}
 
 
 def _free_port() -> int:
@@ -152,7 +157,13 @@ def bench_site(
             used["load generator"] = _own_cpu_seconds() - before_self
             completed = max(int(figures["completed"]), 1)
             cpu_ms = {part: seconds * 1000 / completed for part, seconds in used.items()}
-            row = {"site": name, "clients": count, **figures, "cpu_ms": cpu_ms, "cpu_ms_total": sum(cpu_ms.values())}
+            row: dict[str, Any] = {
+                "site": name,
+                "clients": count,
+                **figures,
+                "cpu_ms": cpu_ms,
+                "cpu_ms_total": sum(cpu_ms.values()),
+            }
             rows.append(row)
             print(_format_row(row), flush=True)
     finally:
@@ -203,10 +214,13 @@ def clients_svg(rows: list[dict], title: str) -> str:
             for row in sorted((row for row in rows if row["site"] == site), key=lambda row: row["clients"]):
                 x = x0 + plot_w * counts.index(row["clients"]) / max(len(counts) - 1, 1)
                 points.append(f"{x:.1f},{top + plot_h - plot_h * row[key] / top_value:.1f}")
-            parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{colours[site]}" stroke-width="2"/>')
+            line = " ".join(points)
+            parts.append(f'<polyline points="{line}" fill="none" stroke="{colours[site]}" stroke-width="2"/>')
     for index, site in enumerate(sites):
         y = top + 14 * index + 8
-        parts.append(f'<line x1="{width - 70}" y1="{y}" x2="{width - 52}" y2="{y}" stroke="{colours[site]}" stroke-width="2"/>')
+        parts.append(
+            f'<line x1="{width - 70}" y1="{y}" x2="{width - 52}" y2="{y}" stroke="{colours[site]}" stroke-width="2"/>'
+        )
         parts.append(f'<text x="{width - 48}" y="{y + 4}">{site}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
@@ -238,7 +252,7 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     if args.svg:
         database = "PostgreSQL, machine Redis" if args.postgres else "SQLite, embedded Redis"
-        best = {}
+        best: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
         for row in rows:  # with several rounds, each point is the round with the median throughput
             best.setdefault((row["site"], row["clients"]), []).append(row)
         medians = [sorted(group, key=lambda row: row["per_second"])[len(group) // 2] for group in best.values()]
