@@ -6,7 +6,7 @@ import pytest
 
 from inference.segment import MAX_PARTS
 from inference.strokes import draw_strokes, to_png_bytes
-from tests.factories import canvas_png, data_url, mnist, number_drawing
+from tests.factories import canvas_png, data_url, digit_canvas_png, mnist, number_drawing, processed_png
 from training.number_eval import NUMBER_CANVAS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,3 +84,47 @@ def test_numbers_are_not_explained(client):
     body = {"image": data_url(png), "kind": "number", "explain": True}
     response = client.post("/api/drawings/", body, content_type="application/json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "not_explainable"
+
+
+def number_factory(*, read: str, **fields):
+    """A finished number drawing whose worker read `read`, one 28x28 image per digit."""
+    from webapp.drawings.models import Drawing, Kind, Status
+
+    digits = [
+        {
+            "digit": int(d),
+            "confidence": 0.9,
+            "box": [40 * i, 0, 30, 40],
+            "processed_image": data_url(processed_png(digit_canvas_png(i))),
+        }
+        for i, d in enumerate(read)
+    ]
+    return Drawing.objects.create(
+        image=digit_canvas_png(0),
+        model_name="cnn",
+        model_version=1,
+        kind=Kind.NUMBER,
+        status=Status.DONE,
+        number=read,
+        digits=digits,
+        **fields,
+    )
+
+
+def test_staff_labelled_numbers_train_their_digits_when_the_count_matches(settings):
+    from webapp.drawings.selectors import training_drawings, training_writer_keys
+    from webapp.drawings.services import drawing_number_label
+
+    drawing_number_label(drawing=number_factory(read="2026", writer="a"), number="2027")
+    drawing_number_label(drawing=number_factory(read="202", writer="b"), number="2026")  # a digit was missed
+    number_factory(read="15", writer="c", user_number_label="16")
+    number_factory(read="15", writer="d", number_label="15", excluded_from_training=True)
+
+    settings.FINETUNE_TRUST_USER_LABELS = False
+    found = list(training_drawings())
+    assert [d.label for d in found] == [2, 0, 2, 7]
+    assert all(d.writer_key == "writer:a" and d.pixels.shape == (28, 28) for d in found)
+    assert training_writer_keys() == {"writer:a", "writer:b"}
+
+    settings.FINETUNE_TRUST_USER_LABELS = True
+    assert sorted(d.label for d in training_drawings()) == [0, 1, 2, 2, 6, 7]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import uuid
 from collections.abc import Iterator
@@ -17,9 +18,10 @@ from django.db.models.functions import Coalesce, TruncDate
 from PIL import Image
 
 from inference.errors import InferenceError
+from inference.images import data_url_payload
 from inference.preprocess import preprocess
 from webapp.drawings.errors import DrawingNotFound
-from webapp.drawings.models import USER_LABEL_SOURCE, Drawing
+from webapp.drawings.models import USER_LABEL_SOURCE, Drawing, Kind, Status
 from webapp.drawings.notifications import finish_listener
 
 
@@ -205,7 +207,7 @@ def training_labelled(queryset: QuerySet[Drawing] | None = None) -> QuerySet[Dra
     else:
         training_label = F("label")
     return (
-        queryset.filter(excluded_from_training=False)
+        queryset.filter(kind=Kind.DIGIT, excluded_from_training=False)
         .annotate(training_label=training_label)
         .filter(training_label__isnull=False)
     )
@@ -255,7 +257,8 @@ class LabelledDrawing:
 
 def training_writer_keys() -> set[str]:
     """The writers of the drawings that training may use."""
-    return {writer_key(d) for d in training_labelled().only("id", "writer", "client_id")}
+    digits = {writer_key(d) for d in training_labelled().only("id", "writer", "client_id")}
+    return digits | {writer_key(d) for d in training_numbers_labelled().only("id", "writer", "client_id")}
 
 
 def _drawing_pixels(drawing: Drawing) -> np.ndarray | None:
@@ -277,3 +280,31 @@ def training_drawings() -> Iterator[LabelledDrawing]:
         if pixels is None or label is None:
             continue
         yield LabelledDrawing(writer_key=writer_key(drawing), label=int(label), pixels=pixels)
+    yield from training_number_digits()
+
+
+def training_numbers_labelled() -> QuerySet[Drawing]:
+    """Answered number drawings not excluded from training that have a number label training believes,
+    as `training_number`: the staff label, else (only when FINETUNE_TRUST_USER_LABELS is on) the drawer's."""
+    numbers = Drawing.objects.filter(kind=Kind.NUMBER, status=Status.DONE, excluded_from_training=False)
+    if user_labels_trusted():
+        numbers = numbers.exclude(number_label="", user_number_label="")
+        return numbers.annotate(
+            training_number=Case(When(number_label="", then=F("user_number_label")), default=F("number_label"))
+        )
+    return numbers.exclude(number_label="").annotate(training_number=F("number_label"))
+
+
+def training_number_digits() -> Iterator[LabelledDrawing]:
+    """Each digit of a labelled number (`training_numbers_labelled`) with its digit of the label, as the
+    model saw it; only where the worker found as many digits as the label has (else which is which?)."""
+    rows = training_numbers_labelled().only("id", "digits", "writer", "client_id")
+    for drawing in rows.iterator(chunk_size=500):
+        number = str(drawing.training_number)  # type: ignore[attr-defined]
+        digits = drawing.digits or []
+        if len(digits) != len(number):
+            continue
+        for part, label in zip(digits, number, strict=True):
+            image = Image.open(io.BytesIO(base64.b64decode(data_url_payload(part["processed_image"]))))
+            pixels = np.asarray(image, dtype=np.float32) / 255.0
+            yield LabelledDrawing(writer_key=writer_key(drawing), label=int(label), pixels=pixels)
