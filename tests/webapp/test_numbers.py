@@ -6,7 +6,7 @@ import pytest
 
 from inference.segment import MAX_PARTS
 from inference.strokes import draw_strokes, to_png_bytes
-from tests.factories import canvas_png, data_url, digit_canvas_png, mnist, number_drawing, processed_png
+from tests.factories import canvas_png, data_url, mnist, number_drawing, number_factory
 from training.number_eval import NUMBER_CANVAS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,31 +84,6 @@ def test_numbers_are_not_explained(client):
     body = {"image": data_url(png), "kind": "number", "explain": True}
     response = client.post("/api/drawings/", body, content_type="application/json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "not_explainable"
-
-
-def number_factory(*, read: str, **fields):
-    """A finished number drawing whose worker read `read`, one 28x28 image per digit."""
-    from webapp.drawings.models import Drawing, Kind, Status
-
-    digits = [
-        {
-            "digit": int(d),
-            "confidence": 0.9,
-            "box": [40 * i, 0, 30, 40],
-            "processed_image": data_url(processed_png(digit_canvas_png(i))),
-        }
-        for i, d in enumerate(read)
-    ]
-    return Drawing.objects.create(
-        image=digit_canvas_png(0),
-        model_name="cnn",
-        model_version=1,
-        kind=Kind.NUMBER,
-        status=Status.DONE,
-        number=read,
-        digits=digits,
-        **fields,
-    )
 
 
 def test_staff_labelled_numbers_train_their_digits_when_the_count_matches(settings):

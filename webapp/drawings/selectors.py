@@ -87,9 +87,11 @@ def review_low_confidence() -> float:
 
 
 def review_queue_annotate(queryset: QuerySet[Drawing]) -> QuerySet[Drawing]:
-    """Add the keys the review queue sorts on: labelled or not, then confidence (missing last)."""
+    """Add the keys the review queue sorts on: labelled (a digit, or a number's string) or not, then
+    confidence (missing last)."""
+    unlabelled = Q(label__isnull=True, number_label="")
     return queryset.annotate(
-        review_labelled=Case(When(label__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()),
+        review_labelled=Case(When(unlabelled, then=Value(0)), default=Value(1), output_field=IntegerField()),
         review_confidence=Coalesce("confidence", Value(_NO_CONFIDENCE), output_field=FloatField()),
     )
 
@@ -113,13 +115,14 @@ def review_queue_next(*, drawing: Drawing, queryset: QuerySet[Drawing] | None = 
         after = Q(**{f"{field}__gt": value}) | (Q(**{field: value}) & after)
     queue = review_queue(queryset=queryset).exclude(pk=drawing.pk)
     # Past the end, go back for unlabelled drawings that were skipped or labelled out of order.
-    return queue.filter(after).first() or queue.filter(label__isnull=True).first()
+    return queue.filter(after).first() or queue.filter(label__isnull=True, number_label="").first()
 
 
 def review_queue_position(*, drawing: Drawing) -> tuple[int, float, Any, uuid.UUID]:
     """A drawing's sort key in the review queue."""
     confidence = _NO_CONFIDENCE if drawing.confidence is None else drawing.confidence
-    return (0 if drawing.label is None else 1, confidence, drawing.created_at, drawing.pk)
+    labelled = drawing.label is not None or bool(drawing.number_label)
+    return (1 if labelled else 0, confidence, drawing.created_at, drawing.pk)
 
 
 @dataclass(frozen=True)
