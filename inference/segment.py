@@ -68,8 +68,9 @@ class _Part:
 
     def cells(self, labels: np.ndarray) -> np.ndarray:
         """The part's cells in its columns, as a mask of `labels[:, left : right + 1]`."""
-        mask = _member(labels[:, self.left : self.right + 1], self.labels)
-        return mask if self.own is None else mask & self.own[:, self.left : self.right + 1]
+        if self.own is not None:  # only ever cells of its components
+            return self.own[:, self.left : self.right + 1]
+        return _member(labels[:, self.left : self.right + 1], self.labels)
 
     def overlap(self, other: _Part) -> float:
         """The share of the narrower part's columns that the other part's columns cover."""
@@ -85,8 +86,7 @@ class _Part:
         self.left, self.right = min(self.left, other.left), max(self.right, other.right)
 
     def _grid(self, labels: np.ndarray) -> np.ndarray:
-        mask = _member(labels, self.labels)
-        return mask if self.own is None else mask & self.own
+        return _member(labels, self.labels) if self.own is None else self.own
 
 
 def _member(labels: np.ndarray, wanted: set[int]) -> np.ndarray:
@@ -110,40 +110,38 @@ def pooled_mask(ink: np.ndarray) -> np.ndarray:
 
 
 def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """8-connected components of `mask`: a label image (0 = background, 1..n) and n. Runs of each row
-    are joined to the overlapping runs of the row above with a union-find."""
+    """8-connected components of `mask`: a label image (0 = background, 1..n) and n. Each row's runs of
+    ink are joined to the runs they touch in the row above, by a union-find done in whole arrays."""
     rows, cols = mask.shape
     padded = np.zeros((rows, cols + 2), dtype=np.int8)
     padded[:, 1:-1] = mask
     edges = np.diff(padded, axis=1)
-    starts_r, starts_c = np.nonzero(edges == 1)
-    _, ends_c = np.nonzero(edges == -1)  # run i covers columns starts_c[i] .. ends_c[i] - 1
-    parent = list(range(len(starts_r)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    row_start = np.searchsorted(starts_r, np.arange(rows + 1))
-    for row in range(1, rows):
-        above, here = range(row_start[row - 1], row_start[row]), range(row_start[row], row_start[row + 1])
-        j = above.start
-        for i in here:
-            while j < above.stop and ends_c[j] < starts_c[i]:  # ends before this run's left diagonal
-                j += 1
-            k = j
-            while k < above.stop and starts_c[k] <= ends_c[i]:  # starts by this run's right diagonal
-                a, b = root(i), root(k)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-                k += 1
-    roots = np.array([root(i) for i in range(len(parent))], dtype=np.int64)
-    unique, run_labels = np.unique(roots, return_inverse=True)
+    run_rows, starts = np.nonzero(edges == 1)
+    _, ends = np.nonzero(edges == -1)  # run i covers columns starts[i] .. ends[i] - 1
     labels = np.zeros((rows, cols), dtype=np.int32)
-    lengths = ends_c - starts_c
-    flat = np.repeat(starts_r * cols + starts_c, lengths) + _ranges(lengths)
+    if not len(starts):
+        return labels, 0
+    # Runs sorted by (row, column): run k of the row above touches run i (diagonals included) when
+    # it ends at or after i's start and starts at or before i's end.
+    width = cols + 2
+    above = (run_rows - 1) * width
+    first = np.searchsorted(run_rows * width + ends, above + starts, side="left")
+    last = np.searchsorted(run_rows * width + starts, above + ends, side="right")
+    counts = np.maximum(last - first, 0)
+    a = np.repeat(np.arange(len(starts)), counts)
+    b = np.repeat(first, counts) + _ranges(counts)
+    parent = np.arange(len(starts))
+    while True:
+        root_a, root_b = parent[a], parent[b]
+        apart = root_a != root_b
+        if not apart.any():
+            break
+        np.minimum.at(parent, np.maximum(root_a, root_b)[apart], np.minimum(root_a, root_b)[apart])
+        while (parent[parent] != parent).any():  # point every run at its root
+            parent = parent[parent]
+    unique, run_labels = np.unique(parent, return_inverse=True)
+    lengths = ends - starts
+    flat = np.repeat(run_rows * cols + starts, lengths) + _ranges(lengths)
     labels.flat[flat] = np.repeat(run_labels + 1, lengths)
     return labels, len(unique)
 
@@ -255,10 +253,11 @@ def _height(labels: np.ndarray, part: _Part) -> int:
     return int(rows[-1] - rows[0] + 1) if rows.size else 0
 
 
-def _absorb_small(labels: np.ndarray, parts: list[_Part], height: int) -> list[_Part]:
+def _absorb_small(labels: np.ndarray, parts: list[_Part], heights: list[int]) -> list[_Part]:
     """Join a mark far shorter than the digits (a bar or hook drawn apart) to a digit it nearly touches;
     one that stands alone (a dot, a speck) is no digit and is left out."""
-    small = [p for p in parts if _height(labels, p) < SMALL_PART * height]
+    height = max(heights, default=0)
+    small = [p for p, h in zip(parts, heights, strict=True) if h < SMALL_PART * height]
     digits = [p for p in parts if p not in small]
     for mark in small:
         gaps = [max(d.left - mark.right, mark.left - d.right, 0) for d in digits]
@@ -306,8 +305,9 @@ def find_parts(
         parts = _merge_overlapping([_Part({label}, int(lefts[label]), int(rights[label])) for label in kept], labels)
     if len(parts) > MAX_PARTS:
         raise TooManyParts(f"The drawing has {len(parts)} separate parts; a number has at most {MAX_PARTS}.")
-    height = max((_height(labels, part) for part in parts), default=0)
-    parts = _absorb_small(labels, parts, height)
+    heights = [_height(labels, part) for part in parts]
+    height = max(heights, default=0)
+    parts = _absorb_small(labels, parts, heights)
     if strokes:  # the strokes have told the touching digits apart
         return labels, sorted(parts, key=lambda p: p.left)
     return labels, [piece for part in parts for piece in _split_wide(labels, part, height)]
