@@ -34,7 +34,10 @@ MAX_STROKE_POINTS = 32
 SMALL_PART = 0.4
 ABSORB_GAP = 0.1
 # A part wider than this many times the tallest part's height holds touching digits.
-SPLIT_ASPECT = 1.3
+SPLIT_ASPECT = 1.1
+# ... split only where its outline pinches to this share of its height, and never so as to cut off a
+# piece shorter than SMALL_PART of the tallest (a 2's tail, a 7's bar).
+PINCH = 0.5
 # A split falls in the middle of the part: between these shares of its width.
 SPLIT_MARGIN = 0.25
 
@@ -267,7 +270,8 @@ def _absorb_small(labels: np.ndarray, parts: list[_Part], heights: list[int]) ->
 
 
 def _split_wide(labels: np.ndarray, part: _Part, height: int) -> list[_Part]:
-    """Split a part much wider than the digits are tall where its outline is narrowest, recursively."""
+    """Split a part wider than SPLIT_ASPECT times the digits' `height` where its outline pinches,
+    recursively; a part whose outline spans most of its height all across (a wide 0 or 2) stays whole."""
     width = part.right - part.left + 1
     if width <= SPLIT_ASPECT * height:
         return [part]
@@ -276,11 +280,17 @@ def _split_wide(labels: np.ndarray, part: _Part, height: int) -> list[_Part]:
     # Where the digits meet, the outline pinches from above and below: the column whose ink spans fewest rows.
     top, bottom = mask.argmax(axis=0), mask.shape[0] - mask[::-1].argmax(axis=0)
     spans = np.where(mask.any(axis=0), bottom - top, 0)
-    cut = part.left + low + int(np.argmin(spans[low : high + 1]))
+    cut = low + int(np.argmin(spans[low : high + 1]))
+    rows = np.flatnonzero(mask.any(axis=1))
+    if spans[cut] > PINCH * (rows[-1] - rows[0] + 1):
+        return [part]
+    cut += part.left
     left, right = (
         _Part(set(part.labels), part.left, cut, part.own),
         _Part(set(part.labels), cut + 1, part.right, part.own),
     )
+    if min(_height(labels, left), _height(labels, right)) < SMALL_PART * height:  # a tail or a bar cut off
+        return [part]
     return _split_wide(labels, left, height) + _split_wide(labels, right, height)
 
 
