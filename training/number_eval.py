@@ -106,8 +106,9 @@ def compose_numbers(count: int, seed: int = SEED) -> list[DrawnNumber]:
 
 
 def read_numbers(numbers: list[DrawnNumber], model: Any, *, with_strokes: bool) -> dict[str, float]:
-    """Whole-number, per-digit (a digit of a number split wrongly counts as wrong) and segmentation accuracy."""
-    whole = digits_right = digits_total = counted = 0
+    """Whole-number, per-digit (a digit of a number split wrongly counts as wrong) and segmentation
+    accuracy, and per-digit accuracy within the numbers found to have the right count of digits."""
+    whole = digits_right = digits_total = counted = counted_digits = 0
     for number in numbers:
         ink = ink_from_image(open_image(number.png))
         parts = segment_digits(ink, number.strokes if with_strokes else None)
@@ -119,11 +120,13 @@ def read_numbers(numbers: list[DrawnNumber], model: Any, *, with_strokes: bool) 
         digits_total += len(number.digits)
         if len(read) == len(number.digits):
             counted += 1
+            counted_digits += len(read)
             digits_right += sum(a == b for a, b in zip(read, number.digits, strict=True))
     return {
         "whole": whole / len(numbers),
         "per_digit": digits_right / digits_total,
         "segmented": counted / len(numbers),
+        "per_digit_segmented": digits_right / max(counted_digits, 1),
     }
 
 
@@ -183,7 +186,12 @@ def main(argv: list[str] | None = None) -> None:
         single = read_singles(numbers, model)
         cells = [image["whole"], strokes["whole"], image["per_digit"], strokes["per_digit"], single]
         print(f"| {name} | {model.version} | " + " | ".join(f"{100 * c:.2f} %" for c in cells) + " |")
-        print(f"  segmented into the right count: image {image['segmented']:.3f}, strokes {strokes['segmented']:.3f}")
+        print(
+            f"  right count of digits: image {100 * image['segmented']:.1f} %,"
+            f" strokes {100 * strokes['segmented']:.1f} %;"
+            f" per digit within those: image {100 * image['per_digit_segmented']:.2f} %,"
+            f" strokes {100 * strokes['per_digit_segmented']:.2f} %"
+        )
 
 
 if __name__ == "__main__":
