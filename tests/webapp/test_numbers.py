@@ -84,6 +84,9 @@ def test_numbers_are_not_explained(client):
     body = {"image": data_url(png), "kind": "number", "explain": True}
     response = client.post("/api/drawings/", body, content_type="application/json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "not_explainable"
+    created = submit(client, {"image": data_url(png), "kind": "number"})
+    response = client.post(f"/api/drawings/{created['id']}/explain/")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "not_explainable"
 
 
 def test_staff_labelled_numbers_train_their_digits_when_the_count_matches(settings):

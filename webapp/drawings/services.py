@@ -205,7 +205,9 @@ def _saliency_png(drawing: Drawing, model: DigitModel, pixels: Any, digit: int) 
 def drawing_explain_request(*, drawing: Drawing) -> Drawing:
     """Ask for the saliency map of a drawing's answer. A queued drawing gets it with its answer; a
     running or answered one from an explain job. A failed drawing has nothing to explain."""
-    if drawing.status == Status.FAILED or drawing.kind == Kind.NUMBER:
+    if drawing.kind == Kind.NUMBER:
+        raise NotExplainable("Explanations are made for single digits only.")
+    if drawing.status == Status.FAILED:
         raise NotExplainable()
     if drawing.saliency is not None:
         return drawing
