@@ -27,10 +27,18 @@ def render_strokes(
     The digit is placed by `inference.images.place_strokes`: its height is `height_fraction` of the
     canvas and its bounding box is centred on `centre` (canvas pixels; the canvas centre by default).
     """
-    image = Image.new("L", (canvas_size, canvas_size), 255)
+    placed = place_strokes(strokes, canvas_size=canvas_size, height_fraction=height_fraction, centre=centre)
+    return draw_strokes(placed, size=(canvas_size, canvas_size), stroke_width=stroke_width)
+
+
+def draw_strokes(
+    strokes: Sequence[Sequence[tuple[float, float]]], *, size: tuple[int, int], stroke_width: float = STROKE_WIDTH
+) -> Image.Image:
+    """Draw strokes already in canvas pixels onto a white canvas of `size` (width, height), as the page does."""
+    image = Image.new("L", size, 255)
     draw = ImageDraw.Draw(image)
     radius = stroke_width / 2
-    for points in place_strokes(strokes, canvas_size=canvas_size, height_fraction=height_fraction, centre=centre):
+    for points in strokes:
         if len(points) > 1:
             draw.line(points, fill=0, width=max(1, round(stroke_width)), joint="curve")
         for x, y in points:

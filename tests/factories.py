@@ -182,3 +182,41 @@ def django_now() -> datetime:
     from django.utils import timezone
 
     return timezone.now()
+
+
+def number_drawing(labels: str, writer_index: int = 0, seed: int = 0) -> tuple[bytes, list[Any], str]:
+    """A number drawn as the page's number mode draws it, from one unipen-dev writer's digits: the PNG,
+    the pen strokes (canvas pixels) and the digits it shows."""
+    from training.data import load_unipen
+    from training.number_eval import compose_number
+
+    samples = load_unipen()
+    writer = sorted({s["writer"] for s in samples})[writer_index]
+    picked = [next(s for s in samples if s["writer"] == writer and s["label"] == int(d)) for d in labels]
+    drawn = compose_number(picked, np.random.default_rng(seed))
+    return drawn.png, [[list(point) for point in stroke] for stroke in drawn.strokes], drawn.digits
+
+
+def number_factory(*, read: str, **fields):
+    """A finished number drawing whose worker read `read`, one 28x28 image per digit."""
+    from webapp.drawings.models import Drawing, Kind, Status
+
+    digits = [
+        {
+            "digit": int(d),
+            "confidence": 0.9,
+            "box": [40 * i, 0, 30, 40],
+            "processed_image": data_url(processed_png(digit_canvas_png(i))),
+        }
+        for i, d in enumerate(read)
+    ]
+    return Drawing.objects.create(
+        image=digit_canvas_png(0),
+        model_name="cnn",
+        model_version=1,
+        kind=Kind.NUMBER,
+        status=Status.DONE,
+        number=read,
+        digits=digits,
+        **fields,
+    )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from playwright.sync_api import Page, expect
 
 CANVAS = 400
+NUMBER_CANVAS_WIDTH = 1200
 RESULT_TIMEOUT_MS = 90_000
 
 Stroke = Sequence[tuple[float, float]]
@@ -25,6 +26,13 @@ class DrawingPage:
         self.page = page
         self.canvas = page.get_by_test_id("canvas")
         self.status = page.get_by_test_id("status")
+        self.width = CANVAS  # logical canvas width: NUMBER_CANVAS_WIDTH in number mode
+
+    def number_mode(self) -> DrawingPage:
+        """Switch to the wider canvas of a whole number."""
+        self.page.get_by_test_id("number-mode").check()
+        self.width = NUMBER_CANVAS_WIDTH
+        return self
 
     def open(self) -> DrawingPage:
         self.page.goto("/")
@@ -34,7 +42,7 @@ class DrawingPage:
     def to_screen(self, x: float, y: float) -> tuple[float, float]:
         box = self.canvas.bounding_box()
         assert box is not None
-        return box["x"] + x * box["width"] / CANVAS, box["y"] + y * box["height"] / CANVAS
+        return box["x"] + x * box["width"] / self.width, box["y"] + y * box["height"] / CANVAS
 
     def draw_with_mouse(self, strokes: Sequence[Stroke]) -> None:
         mouse = self.page.mouse

@@ -256,3 +256,33 @@ def test_explain_overlays_the_saliency_map_on_what_the_model_saw(desktop: Page, 
     assert Drawing.objects.count() == 1  # the same drawing, explained
     desktop.get_by_test_id("processed").screenshot(path=results_dir / "saliency-overlay.png")
     desktop.screenshot(path=results_dir / "desktop-explained.png", full_page=True)
+
+
+def test_a_number_is_drawn_on_the_wide_canvas_boxed_digit_by_digit_and_corrected_whole(
+    desktop: Page, results_dir: Path
+):
+    drawing = DrawingPage(desktop).open().number_mode()
+    drawing.draw_with_mouse([[(x + 300, y) for x, y in ONE[0]], [(x + 500, y) for x, y in SEVEN[0]]])
+    desktop.get_by_test_id("predict").click()
+    drawing.wait_until_done()
+    expect(desktop.get_by_test_id("digit")).to_have_text("17")
+    expect(desktop.get_by_test_id("number-answer")).to_be_visible()
+    expect(desktop.get_by_test_id("probabilities")).to_be_hidden()
+    digits = desktop.get_by_test_id("number-answer").locator("[data-testid^='number-digit-']")
+    expect(digits).to_have_count(2)
+    assert digits.nth(0).locator("img").evaluate("img => [img.naturalWidth, img.naturalHeight]") == [28, 28]
+    desktop.screenshot(path=results_dir / "desktop-number.png", full_page=True)
+
+    row = Drawing.objects.get(pk=drawing.drawing_id())
+    assert (row.kind, row.canvas_width, row.canvas_height, row.number) == ("number", 1200, 400, "17")
+    assert [d["box"][0] for d in row.digits] == sorted(d["box"][0] for d in row.digits)
+    desktop.get_by_test_id("number-label").fill("11")
+    with desktop.expect_response(f"**/api/drawings/{row.pk}/label/") as answered:
+        desktop.get_by_test_id("number-send").click()
+    assert answered.value.ok and answered.value.request.post_data_json["number"] == "11"
+    row.refresh_from_db()
+    assert (row.user_number_label, row.number_label) == ("11", "")
+
+    desktop.get_by_test_id("number-mode").uncheck()
+    expect(desktop.get_by_test_id("number-answer")).to_be_hidden()
+    assert drawing.stroke_count() == 0

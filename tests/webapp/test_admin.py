@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import digit_canvas_png, drawing_factory, processed_png, user_factory
+from tests.factories import digit_canvas_png, drawing_factory, number_factory, processed_png, user_factory
 from webapp.drawings.models import Drawing, LabelSource, Status
 from webapp.drawings.selectors import review_queue, review_queue_next
 
@@ -244,3 +244,32 @@ def test_the_list_of_a_hundred_drawings_never_loads_an_original_image(staff_clie
     assert response.content.count(b"data:image/png") >= 200  # a thumbnail and a 28x28 per drawing
     column = f'"{Drawing._meta.db_table}"."image"'
     assert not [query["sql"] for query in queries.captured_queries if column in query["sql"]]
+
+
+def test_a_number_drawing_is_reviewed_with_its_boxes_and_labelled_with_the_whole_number(staff_client):
+    number = number_factory(read="2026")
+    review = reverse("admin:drawings_drawing_review", args=[number.pk])
+    page = staff_client.get(review).content.decode()
+    assert 'name="number"' in page and 'value="2026"' in page
+    assert page.count('class="digit"') == 4 and "box 40, 0, 30, 40" in page
+    assert 'name="label"' not in page
+    assert staff_client.get(reverse("admin:drawings_drawing_change", args=[number.pk])).status_code == 200
+    assert "2026" in staff_client.get(CHANGELIST + "?kind=number").content.decode()
+    assert (
+        staff_client.post(reverse("admin:drawings_drawing_label", args=[number.pk]), {"number": "20x6"}).status_code
+        == 302
+    )
+    number.refresh_from_db()
+    assert number.number_label == ""
+    staff_client.post(reverse("admin:drawings_drawing_label", args=[number.pk]), {"number": "2027"})
+    number.refresh_from_db()
+    assert (number.number_label, number.label_source, number.label) == ("2027", LabelSource.STAFF, None)
+    assert "0 drawings not labelled yet" in staff_client.get(review).content.decode()
+
+
+def test_digit_label_actions_leave_number_drawings_alone(staff_client):
+    number = number_factory(read="15")
+    run_action(staff_client, "label_set", [number], label="6")
+    run_action(staff_client, "prediction_confirm", [number])
+    number.refresh_from_db()
+    assert number.label is None

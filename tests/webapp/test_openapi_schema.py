@@ -53,7 +53,7 @@ def test_schema_names_every_input_and_output_apart_and_documents_the_image(clien
     assert (multipart["type"], multipart["format"]) == ("string", "binary")
     label = schema["paths"]["/api/drawings/{drawing_id}/label/"]["post"]
     assert label["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/DrawingLabelInput")
-    assert set(components["DrawingLabelInput"]["properties"]) == {"label", "feedback_token"}
+    assert set(components["DrawingLabelInput"]["properties"]) == {"label", "number", "feedback_token"}
     models = schema["paths"]["/api/models/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert models["items"]["$ref"].endswith("/ModelListOutput")
     assert "feedback_token" in components["DrawingCreateOutput"]["required"]

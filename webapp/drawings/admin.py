@@ -5,6 +5,7 @@ Thin like the API views: reads come from selectors, writes go through services.
 
 from __future__ import annotations
 
+import io
 import uuid
 from typing import Any
 
@@ -21,14 +22,16 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
+from PIL import Image, ImageDraw, ImageFont
 
 from inference import registry
 from inference.errors import InferenceError
 from inference.images import png_to_data_url, thumbnail_png
 from inference.preprocess import ink_from_image, open_image
+from inference.strokes import to_png_bytes
 from training.calibration import confidence_bins, reliability_svg
 from webapp.core.admin_actions import ActionPermissionsMixin
-from webapp.drawings.models import Drawing, LabelSource
+from webapp.drawings.models import NUMBER_MAX_DIGITS, Drawing, Kind, LabelSource
 from webapp.drawings.selectors import (
     REVIEW_QUEUE_ORDERING,
     confidence_outcomes,
@@ -40,6 +43,7 @@ from webapp.drawings.selectors import (
 )
 from webapp.drawings.services import (
     drawing_label,
+    drawing_number_label,
     drawings_exclude,
     drawings_label_bulk,
     drawings_prediction_confirm,
@@ -67,6 +71,27 @@ def thumbnail_data_url(data: bytes | memoryview | None, size: int = THUMBNAIL_SI
     except InferenceError:
         return None
     return png_data_url(thumbnail_png(ink, size))
+
+
+def drawing_image_url(drawing: Drawing) -> str | None:
+    """The drawing as a data URL to show large; a number's with the box and answer of each digit."""
+    if drawing.kind == Kind.NUMBER and drawing.digits:
+        return png_data_url(boxes_png(bytes(drawing.image), drawing.digits))
+    if drawing.image_format == "PNG":
+        return png_data_url(drawing.image)
+    return thumbnail_data_url(drawing.image, 400)
+
+
+def boxes_png(image: bytes, digits: list[dict[str, Any]]) -> bytes:
+    """The drawing with each found digit's box and answer drawn on it."""
+    picture = Image.open(io.BytesIO(image)).convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.load_default(size=max(16, picture.height // 12))
+    for found in digits:
+        x, y, w, h = found["box"]
+        draw.rectangle((x, y, x + w, y + h), outline=(220, 40, 40), width=max(2, picture.height // 150))
+        draw.text((x + 2, y + 2), str(found["digit"]), fill=(220, 40, 40), font=font, anchor="lt")
+    return to_png_bytes(picture)
 
 
 class DrawingActionForm(ActionForm):
@@ -151,10 +176,11 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
         "short_id",
         "model_name",
         "model_version",
-        "digit",
+        "kind",
+        "answer",
         "confidence_percent",
-        "label",
-        "user_label",
+        "label_shown",
+        "user_label_shown",
         "status",
         "created_at",
         "excluded_from_training",
@@ -162,6 +188,7 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
     list_display_links = ("short_id",)
     list_filter = (
         ReviewOrderFilter,
+        "kind",
         "model_name",
         "model_version",
         "status",
@@ -181,10 +208,22 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
     search_help_text = "A drawing id (or its first characters), an external id or a writer."
     date_hierarchy = "created_at"
     fieldsets = (
-        (None, {"fields": ("review_link", "drawing_large", "processed_large", "probability_bars")}),
+        (None, {"fields": ("review_link", "drawing_large", "processed_large", "probability_bars", "number_digits")}),
         (
             "Answer",
-            {"fields": ("model_name", "model_version", "status", "digit", "confidence", "error_code", "error_message")},
+            {
+                "fields": (
+                    "kind",
+                    "model_name",
+                    "model_version",
+                    "status",
+                    "digit",
+                    "number",
+                    "confidence",
+                    "error_code",
+                    "error_message",
+                )
+            },
         ),
         (
             "Label",
@@ -194,6 +233,8 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
                     "label_source",
                     "labelled_at",
                     "user_label",
+                    "number_label",
+                    "user_number_label",
                     "user_labelled_at",
                     "excluded_from_training",
                 )
@@ -305,9 +346,41 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
             '<a href="{}">Review and label this drawing</a>', reverse("admin:drawings_drawing_review", args=[obj.pk])
         )
 
+    @admin.display(description="answer")
+    def answer(self, obj: Drawing) -> str:
+        """The digit, or a number's digits."""
+        if obj.kind == Kind.NUMBER:
+            return obj.number or "—"
+        return "—" if obj.digit is None else str(obj.digit)
+
+    @admin.display(description="label")
+    def label_shown(self, obj: Drawing) -> str:
+        label = obj.number_label if obj.kind == Kind.NUMBER else obj.label
+        return "—" if label in (None, "") else str(label)
+
+    @admin.display(description="user label")
+    def user_label_shown(self, obj: Drawing) -> str:
+        label = obj.user_number_label if obj.kind == Kind.NUMBER else obj.user_label
+        return "—" if label in (None, "") else str(label)
+
+    @admin.display(description="digits found")
+    def number_digits(self, obj: Drawing) -> str:
+        """A number's digits as the worker found them: each box, the 28x28 the model saw, its answer."""
+        if obj.kind != Kind.NUMBER or not obj.digits:
+            return "—"
+        return format_html_join(
+            " ",
+            '<span style="display:inline-block;text-align:center"><img src="{}" width="56" alt=""'
+            ' style="image-rendering:pixelated"><br>{} ({}%)<br><small>box {}</small></span>',
+            (
+                (d["processed_image"], d["digit"], round(100 * d["confidence"]), ", ".join(map(str, d["box"])))
+                for d in obj.digits
+            ),
+        )
+
     @admin.display(description="drawing")
     def drawing_large(self, obj: Drawing) -> str:
-        url = png_data_url(obj.image) if obj.image_format == "PNG" else thumbnail_data_url(obj.image, 400)
+        url = drawing_image_url(obj)
         return format_html('<img src="{}" width="280" alt="" style="border:1px solid #ccc">', url) if url else "—"
 
     @admin.display(description="processed (28x28)")
@@ -402,16 +475,16 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
             "opts": self.opts,
             "title": f"Review drawing {str(drawing.pk)[:8]}",
             "drawing": drawing,
-            "drawing_url": png_data_url(drawing.image)
-            if drawing.image_format == "PNG"
-            else thumbnail_data_url(drawing.image, 400),
+            "drawing_url": drawing_image_url(drawing),
             "processed_url": png_data_url(drawing.processed_image),
             "saliency_url": png_data_url(drawing.saliency),
             "probabilities": _probabilities(drawing),
             "digits": DIGITS,
+            "is_number": drawing.kind == Kind.NUMBER,
+            "number_max_digits": NUMBER_MAX_DIGITS,
             "can_label": self.has_change_permission(request, drawing),
             "next_url": reverse("admin:drawings_drawing_review", args=[following.pk]) if following else None,
-            "unlabelled": Drawing.objects.filter(label__isnull=True).count(),
+            "unlabelled": Drawing.objects.filter(label__isnull=True, number_label="").count(),
         }
         return TemplateResponse(request, "admin/drawings/drawing/review.html", context)
 
@@ -420,6 +493,8 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
         drawing = get_object_or_404(Drawing, pk=pk)
         if not self.has_change_permission(request, drawing):
             raise PermissionDenied
+        if drawing.kind == Kind.NUMBER:
+            return self._number_label(request, drawing)
         label = request.POST.get("label", "")
         if not (label.isdigit() and int(label) in DIGITS):
             self.message_user(request, "A label is a digit from 0 to 9.", messages.ERROR)
@@ -429,6 +504,20 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
         self.message_user(request, f"Drawing {str(pk)[:8]} labelled {label}.", messages.SUCCESS)
         if following is None:
             self.message_user(request, "That was the last drawing in the review queue.", messages.INFO)
+            return HttpResponseRedirect(reverse("admin:drawings_drawing_changelist"))
+        return HttpResponseRedirect(reverse("admin:drawings_drawing_review", args=[following.pk]))
+
+    def _number_label(self, request: HttpRequest, drawing: Drawing) -> HttpResponse:
+        """Label a number drawing with the whole number, then show the next drawing in the queue."""
+        following = review_queue_next(drawing=drawing)
+        try:
+            drawing_number_label(drawing=drawing, number=request.POST.get("number", "").strip())
+        except ValueError:
+            message = f"A number label is 1 to {NUMBER_MAX_DIGITS} digits."
+            self.message_user(request, message, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:drawings_drawing_review", args=[drawing.pk]))
+        self.message_user(request, f"Drawing {str(drawing.pk)[:8]} labelled {drawing.number_label}.", messages.SUCCESS)
+        if following is None:
             return HttpResponseRedirect(reverse("admin:drawings_drawing_changelist"))
         return HttpResponseRedirect(reverse("admin:drawings_drawing_review", args=[following.pk]))
 

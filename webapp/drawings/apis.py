@@ -23,7 +23,7 @@ from webapp.core.errors import ApiError, StorageUnavailable
 from webapp.core.parsers import json_loads_bounded
 from webapp.core.schema import error_responses
 from webapp.core.throttles import ReadThrottle, SubmitThrottle
-from webapp.drawings.models import Source
+from webapp.drawings.models import NUMBER_MAX_DIGITS, Kind, Source
 from webapp.drawings.selectors import drawing_get, drawing_result_when_finished
 from webapp.drawings.serializers import DrawingOutputSerializer, drawing_result
 from webapp.drawings.services import (
@@ -31,6 +31,7 @@ from webapp.drawings.services import (
     drawing_explain_request,
     drawing_feedback_record,
     drawing_feedback_token,
+    drawing_number_feedback_record,
 )
 
 MAX_STROKE_POINTS = 5000
@@ -92,6 +93,9 @@ class StrokesField(serializers.JSONField):
         return data
 
 
+NUMBER_PATTERN = rf"^[0-9]{{1,{NUMBER_MAX_DIGITS}}}$"
+
+
 def _finite(value: float) -> None:
     if not math.isfinite(value):
         raise serializers.ValidationError("Must be a finite number.")
@@ -120,6 +124,11 @@ class DrawingCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         model = serializers.CharField(required=False, default=registry.DEFAULT_MODEL)
+        kind = serializers.CharField(
+            required=False,
+            default=Kind.DIGIT,
+            help_text="`digit` (one digit, the default) or `number` (a whole number: the worker finds its digits).",
+        )
         canvas_width = serializers.IntegerField(required=False, min_value=1, max_value=10000)
         canvas_height = serializers.IntegerField(required=False, min_value=1, max_value=10000)
         client_id = serializers.RegexField(r"^[A-Za-z0-9_-]{1,64}$", required=False)
@@ -145,6 +154,7 @@ class DrawingCreateApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
+        kind = serializers.ChoiceField(choices=Kind.choices)
         status = serializers.CharField()
         model = serializers.CharField(source="model_name")
         url = serializers.URLField()
@@ -185,11 +195,16 @@ class DrawingCreateApi(APIView):
         serializer = self.InputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
+        if values["kind"] not in Kind.values:
+            raise ApiError("invalid_kind", "`kind` is `digit` or `number`.", field="kind")
+        if values["kind"] == Kind.NUMBER and values["explain"]:
+            raise ApiError("not_explainable", "Explanations are made for single digits only.", field="explain")
         try:
             drawing, result = drawing_create_and_wait(
                 wait_seconds=query.validated_data["wait"],
                 image=image,
                 model_name=values["model"],
+                kind=values["kind"],
                 source=Source.WEB if values.get("client_id") else Source.API,
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 canvas_width=values.get("canvas_width"),
@@ -206,6 +221,7 @@ class DrawingCreateApi(APIView):
             return Response({**result, "url": url, "feedback_token": token}, headers={"Location": url})
         body = {
             "id": str(drawing.id),
+            "kind": drawing.kind,
             "status": drawing.status,
             "model": drawing.model_name,
             "url": url,
@@ -232,15 +248,21 @@ class DrawingDetailApi(APIView):
 
 
 class DrawingLabelApi(APIView):
-    """The drawer says what the digit really was, proving it with the drawing's feedback token (else 403).
+    """The drawer says what the digit really was (`label`), or for a number drawing the whole number
+    (`number`, e.g. "2026"), proving it with the drawing's feedback token (else 403).
 
-    The answer is kept as `user_label`, apart from the trusted label that staff review sets.
+    The answer is kept as `user_label` (`user_number_label`), apart from the trusted label staff review sets.
     """
 
     throttle_classes = [SubmitThrottle]
 
     class InputSerializer(serializers.Serializer):
-        label = serializers.IntegerField(min_value=0, max_value=9)  # type: ignore[assignment]
+        label = serializers.IntegerField(  # type: ignore[assignment]
+            min_value=0, max_value=9, required=False, help_text="The digit, for a digit drawing."
+        )
+        number = serializers.RegexField(
+            NUMBER_PATTERN, required=False, help_text="The whole number as a string of digits, for a number drawing."
+        )
         feedback_token = serializers.CharField(
             required=False, allow_blank=True, max_length=128, help_text="From the answer to the drawing's submission."
         )
@@ -253,11 +275,17 @@ class DrawingLabelApi(APIView):
     def post(self, request: Request, drawing_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        drawing = drawing_feedback_record(
-            drawing=drawing_get(drawing_id=drawing_id),
-            label=serializer.validated_data["label"],
-            feedback_token=serializer.validated_data.get("feedback_token", ""),
-        )
+        values = serializer.validated_data
+        drawing = drawing_get(drawing_id=drawing_id)
+        token = values.get("feedback_token", "")
+        if drawing.kind == Kind.NUMBER:
+            if "number" not in values:
+                raise ApiError("invalid_number", "Say what the number was in `number`.", field="number")
+            drawing = drawing_number_feedback_record(drawing=drawing, number=values["number"], feedback_token=token)
+        else:
+            if "label" not in values:
+                raise ApiError("invalid_label", "Say what the digit was in `label`.", field="label")
+            drawing = drawing_feedback_record(drawing=drawing, label=values["label"], feedback_token=token)
         return Response(drawing_result(drawing))
 
 

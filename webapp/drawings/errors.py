@@ -13,8 +13,8 @@ class DrawingNotFound(ApiError):
 
 
 class NotExplainable(ApiError):
-    def __init__(self) -> None:
-        super().__init__("not_explainable", "The drawing failed: there is no answer to explain.", status_code=409)
+    def __init__(self, message: str = "The drawing failed: there is no answer to explain.") -> None:
+        super().__init__("not_explainable", message, status_code=409)
 
 
 class FeedbackForbidden(ApiError):

@@ -6,12 +6,21 @@ import uuid
 
 from django.db import models
 
+from inference.segment import MAX_PARTS
+
 
 class Status(models.TextChoices):
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+class Kind(models.TextChoices):
+    """What was drawn: one digit, or a number whose digits the worker finds (`inference.segment`)."""
+
+    DIGIT = "digit"
+    NUMBER = "number"
 
 
 class Source(models.TextChoices):
@@ -27,6 +36,9 @@ class LabelSource(models.TextChoices):
     IMPORT = "import", "Imported data set"
 
 
+# The most digits a number may have (`inference.segment.MAX_PARTS`: more parts fail the drawing).
+NUMBER_MAX_DIGITS = MAX_PARTS
+
 # How exports name a label that came from `user_label` (only when FINETUNE_TRUST_USER_LABELS is on).
 USER_LABEL_SOURCE = "user"
 
@@ -38,6 +50,7 @@ class Drawing(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     # What was submitted and where it came from.
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.DIGIT, db_index=True)
     image = models.BinaryField(help_text="The submitted image, as sent (PNG or JPEG).")
     image_format = models.CharField(max_length=8, default="PNG")
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.API, db_index=True)
@@ -74,6 +87,10 @@ class Drawing(models.Model):
     digit = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
     confidence = models.FloatField(null=True, blank=True, db_index=True)
     probabilities = models.JSONField(null=True, blank=True)
+    # The answer to a number: its digits left to right (null when none was found) and, per digit, the
+    # digit, confidence, box [x, y, w, h] in the image's pixels and 28x28 processed image (data URL).
+    number = models.CharField(max_length=NUMBER_MAX_DIGITS, null=True, blank=True)
+    digits = models.JSONField(null=True, blank=True)
     # The explanation, computed only when asked for (at submit or later): a 28x28 heat-map PNG.
     explain = models.BooleanField(default=False, help_text="A saliency map was asked for.")
     saliency = models.BinaryField(
@@ -89,6 +106,9 @@ class Drawing(models.Model):
         null=True, blank=True, db_index=True, help_text="What the person who drew it said it is (not reviewed)."
     )
     user_labelled_at = models.DateTimeField(null=True, blank=True)
+    # A number's labels, as strings of digits: the trusted one (staff review) and the drawer's.
+    number_label = models.CharField(max_length=NUMBER_MAX_DIGITS, blank=True, default="")
+    user_number_label = models.CharField(max_length=NUMBER_MAX_DIGITS, blank=True, default="")
     excluded_from_training = models.BooleanField(default=False, db_index=True)
 
     class Meta:

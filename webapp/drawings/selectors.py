@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import uuid
 from collections.abc import Iterator
@@ -17,9 +18,10 @@ from django.db.models.functions import Coalesce, TruncDate
 from PIL import Image
 
 from inference.errors import InferenceError
+from inference.images import data_url_payload
 from inference.preprocess import preprocess
 from webapp.drawings.errors import DrawingNotFound
-from webapp.drawings.models import USER_LABEL_SOURCE, Drawing
+from webapp.drawings.models import USER_LABEL_SOURCE, Drawing, Kind, Status
 from webapp.drawings.notifications import finish_listener
 from webapp.drawings.serializers import drawing_result
 
@@ -89,9 +91,11 @@ def review_low_confidence() -> float:
 
 
 def review_queue_annotate(queryset: QuerySet[Drawing]) -> QuerySet[Drawing]:
-    """Add the keys the review queue sorts on: labelled or not, then confidence (missing last)."""
+    """Add the keys the review queue sorts on: labelled (a digit, or a number's string) or not, then
+    confidence (missing last)."""
+    unlabelled = Q(label__isnull=True, number_label="")
     return queryset.annotate(
-        review_labelled=Case(When(label__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()),
+        review_labelled=Case(When(unlabelled, then=Value(0)), default=Value(1), output_field=IntegerField()),
         review_confidence=Coalesce("confidence", Value(_NO_CONFIDENCE), output_field=FloatField()),
     )
 
@@ -115,13 +119,14 @@ def review_queue_next(*, drawing: Drawing, queryset: QuerySet[Drawing] | None = 
         after = Q(**{f"{field}__gt": value}) | (Q(**{field: value}) & after)
     queue = review_queue(queryset=queryset).exclude(pk=drawing.pk)
     # Past the end, go back for unlabelled drawings that were skipped or labelled out of order.
-    return queue.filter(after).first() or queue.filter(label__isnull=True).first()
+    return queue.filter(after).first() or queue.filter(label__isnull=True, number_label="").first()
 
 
 def review_queue_position(*, drawing: Drawing) -> tuple[int, float, Any, uuid.UUID]:
     """A drawing's sort key in the review queue."""
     confidence = _NO_CONFIDENCE if drawing.confidence is None else drawing.confidence
-    return (0 if drawing.label is None else 1, confidence, drawing.created_at, drawing.pk)
+    labelled = drawing.label is not None or bool(drawing.number_label)
+    return (1 if labelled else 0, confidence, drawing.created_at, drawing.pk)
 
 
 @dataclass(frozen=True)
@@ -209,7 +214,7 @@ def training_labelled(queryset: QuerySet[Drawing] | None = None) -> QuerySet[Dra
     else:
         training_label = F("label")
     return (
-        queryset.filter(excluded_from_training=False)
+        queryset.filter(kind=Kind.DIGIT, excluded_from_training=False)
         .annotate(training_label=training_label)
         .filter(training_label__isnull=False)
     )
@@ -259,7 +264,8 @@ class LabelledDrawing:
 
 def training_writer_keys() -> set[str]:
     """The writers of the drawings that training may use."""
-    return {writer_key(d) for d in training_labelled().only("id", "writer", "client_id")}
+    digits = {writer_key(d) for d in training_labelled().only("id", "writer", "client_id")}
+    return digits | {writer_key(d) for d in training_numbers_labelled().only("id", "writer", "client_id")}
 
 
 def _drawing_pixels(drawing: Drawing) -> np.ndarray | None:
@@ -281,3 +287,31 @@ def training_drawings() -> Iterator[LabelledDrawing]:
         if pixels is None or label is None:
             continue
         yield LabelledDrawing(writer_key=writer_key(drawing), label=int(label), pixels=pixels)
+    yield from training_number_digits()
+
+
+def training_numbers_labelled() -> QuerySet[Drawing]:
+    """Answered number drawings not excluded from training that have a number label training believes,
+    as `training_number`: the staff label, else (only when FINETUNE_TRUST_USER_LABELS is on) the drawer's."""
+    numbers = Drawing.objects.filter(kind=Kind.NUMBER, status=Status.DONE, excluded_from_training=False)
+    if user_labels_trusted():
+        numbers = numbers.exclude(number_label="", user_number_label="")
+        return numbers.annotate(
+            training_number=Case(When(number_label="", then=F("user_number_label")), default=F("number_label"))
+        )
+    return numbers.exclude(number_label="").annotate(training_number=F("number_label"))
+
+
+def training_number_digits() -> Iterator[LabelledDrawing]:
+    """Each digit of a labelled number (`training_numbers_labelled`) with its digit of the label, as the
+    model saw it; only where the worker found as many digits as the label has (else which is which?)."""
+    rows = training_numbers_labelled().only("id", "digits", "writer", "client_id")
+    for drawing in rows.iterator(chunk_size=500):
+        number = str(drawing.training_number)  # type: ignore[attr-defined]
+        digits = drawing.digits or []
+        if len(digits) != len(number):
+            continue
+        for part, label in zip(digits, number, strict=True):
+            image = Image.open(io.BytesIO(base64.b64decode(data_url_payload(part["processed_image"]))))
+            pixels = np.asarray(image, dtype=np.float32) / 255.0
+            yield LabelledDrawing(writer_key=writer_key(drawing), label=int(label), pixels=pixels)

@@ -8,17 +8,32 @@ from typing import Any
 from rest_framework import serializers
 
 from inference.images import png_to_data_url
-from webapp.drawings.models import Drawing
+from webapp.drawings.models import Drawing, Kind
 
 
 def _png_data_url(data: bytes | memoryview | None) -> str | None:
     return None if data is None else png_to_data_url(data)
 
 
+class NumberDigitSerializer(serializers.Serializer):
+    """One digit of a number, as the worker found and read it."""
+
+    digit = serializers.IntegerField(min_value=0, max_value=9)
+    confidence = serializers.FloatField()
+    box = serializers.ListField(
+        child=serializers.IntegerField(min_value=0),
+        min_length=4,
+        max_length=4,
+        help_text="[x, y, width, height] of the digit's ink, in the submitted image's pixels.",
+    )
+    processed_image = serializers.CharField(help_text="The 28x28 PNG the model saw, as a data URL.")
+
+
 class DrawingOutputSerializer(serializers.Serializer):
     """A drawing's job state and answer, as GET /api/drawings/<id>/ returns it."""
 
     id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=Kind.choices)
     status = serializers.CharField()
     model = serializers.CharField(source="model_name")
     model_version = serializers.IntegerField(allow_null=True)
@@ -26,6 +41,11 @@ class DrawingOutputSerializer(serializers.Serializer):
     confidence = serializers.FloatField(allow_null=True)
     probabilities = serializers.ListField(child=serializers.FloatField(), allow_null=True)
     processed_image = serializers.SerializerMethodField()
+    number = serializers.CharField(
+        allow_null=True,
+        help_text="A number drawing's digits, left to right (null when none was found, and for a digit drawing).",
+    )
+    digits = NumberDigitSerializer(many=True, allow_null=True, help_text="A number drawing's digits, left to right.")
     explain = serializers.BooleanField(help_text="A saliency map was asked for (false again if it could not be made).")
     saliency = serializers.SerializerMethodField(
         help_text="Only when an explanation was asked for: a 28x28 PNG data URL to lay over `processed_image`, "
@@ -33,6 +53,8 @@ class DrawingOutputSerializer(serializers.Serializer):
     )
     label = serializers.IntegerField(allow_null=True, help_text="The trusted label (staff review or import).")  # type: ignore[assignment]
     user_label = serializers.IntegerField(allow_null=True, help_text="What the person who drew it said it is.")
+    number_label = serializers.CharField(help_text="A number drawing's trusted label (staff review); empty if none.")
+    user_number_label = serializers.CharField(help_text="The number the person who drew it said it is; empty if none.")
     error = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
+import numpy as np
 import redis
 from django.conf import settings
 from django.db import connection, transaction
@@ -20,14 +21,16 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from inference import registry
 from inference.errors import BlankDrawing, InferenceError
+from inference.images import png_to_data_url, thumbnail_png
 from inference.models import DigitModel
 from inference.preprocess import INK_THRESHOLD, ink_from_image, open_image, preprocess
 from inference.saliency import explain, steps_for
+from inference.segment import segment_digits
 from webapp.core import heartbeats, metrics
 from webapp.core.redis_connection import redis_client
 from webapp.core.serving import serving_model, version_model
 from webapp.drawings.errors import FeedbackForbidden, NotExplainable
-from webapp.drawings.models import Drawing, LabelSource, Source, Status
+from webapp.drawings.models import NUMBER_MAX_DIGITS, Drawing, Kind, LabelSource, Source, Status
 from webapp.drawings.notifications import drawing_finished_notify, finish_listener
 from webapp.drawings.queue import drawing_enqueue, drawing_explain_enqueue
 from webapp.drawings.selectors import database_connection_release
@@ -48,6 +51,7 @@ def drawing_create(
     *,
     image: bytes,
     model_name: str = registry.DEFAULT_MODEL,
+    kind: Kind | str = Kind.DIGIT,
     source: Source = Source.API,
     user_agent: str = "",
     canvas_width: int | None = None,
@@ -59,12 +63,14 @@ def drawing_create(
     label: int | None = None,
     label_source: LabelSource | str = "",
     user_label: int | None = None,
+    number_label: str = "",
+    user_number_label: str = "",
     excluded_from_training: bool = False,
     explain: bool = False,
     drawing_id: uuid.UUID | None = None,
 ) -> Drawing:
     """Validate and store a drawing, then enqueue its prediction once the row is committed. With
-    `explain`, the job also computes the saliency map of its answer."""
+    `explain`, the job also computes the saliency map of its answer (single digits only)."""
     registry.check_name(model_name)
     image_format = drawing_image_validate(image=image)
     with transaction.atomic():
@@ -73,6 +79,7 @@ def drawing_create(
             image=image,
             image_format=image_format,
             model_name=model_name,
+            kind=kind,
             source=source,
             user_agent=user_agent[:400],
             canvas_width=canvas_width,
@@ -86,6 +93,8 @@ def drawing_create(
             labelled_at=timezone.now() if label is not None else None,
             user_label=user_label,
             user_labelled_at=timezone.now() if user_label is not None else None,
+            number_label=number_label,
+            user_number_label=user_number_label,
             excluded_from_training=excluded_from_training,
             explain=explain,
         )
@@ -142,6 +151,8 @@ def drawing_predict(*, drawing_id: str) -> Drawing | None:
     if drawing is None:  # gone, or finished by an earlier delivery of the same job
         return Drawing.objects.filter(pk=drawing_id).first()
     drawing_owner_record(drawing_id=str(drawing.pk))
+    if drawing.kind == Kind.NUMBER:
+        return _number_predict(drawing)
     try:
         began = time.perf_counter()
         processed = preprocess(bytes(drawing.image), thumbnail_size=THUMBNAIL_SIZE)
@@ -169,6 +180,39 @@ def drawing_predict(*, drawing_id: str) -> Drawing | None:
     return _drawing_finish(drawing)
 
 
+def _number_predict(drawing: Drawing) -> Drawing:
+    """Find the digits of a number drawing, run the model on all of them in one batch, store the answer."""
+    try:
+        began = time.perf_counter()
+        image = open_image(bytes(drawing.image))
+        ink = ink_from_image(image)
+        stroke_scale = image.width / drawing.canvas_width if drawing.canvas_width else 1.0
+        parts = segment_digits(ink, drawing.strokes, stroke_scale)
+        preprocessed = time.perf_counter()
+        model = serving_model(drawing.model_name)
+        probabilities = model.predict(np.stack([part.pixels for part in parts])) if parts else np.zeros((0, 10))
+        predicted = time.perf_counter()
+    except InferenceError as exc:
+        return _drawing_fail(drawing, exc.code, exc.message)
+    answers = [int(row.argmax()) for row in probabilities]
+    drawing.status = Status.DONE
+    drawing.model_version = model.version
+    drawing.thumbnail = thumbnail_png(ink, THUMBNAIL_SIZE)
+    drawing.number = "".join(str(digit) for digit in answers) or None
+    drawing.digits = [
+        {
+            "digit": digit,
+            "confidence": round(float(row[digit]), 6),
+            "box": list(part.box),
+            "processed_image": png_to_data_url(part.png),
+        }
+        for part, row, digit in zip(parts, probabilities, answers, strict=True)
+    ]
+    drawing.preprocess_ms = round((preprocessed - began) * 1000, 3)
+    drawing.inference_ms = round((predicted - preprocessed) * 1000, 3)
+    return _drawing_finish(drawing)
+
+
 def _saliency_png(drawing: Drawing, model: DigitModel, pixels: Any, digit: int) -> bytes | None:
     """The heat-map PNG of why `model` said `digit`, or None (logged) if it could not be computed: an
     explanation never fails the answer."""
@@ -183,6 +227,8 @@ def _saliency_png(drawing: Drawing, model: DigitModel, pixels: Any, digit: int) 
 def drawing_explain_request(*, drawing: Drawing) -> Drawing:
     """Ask for the saliency map of a drawing's answer. A queued drawing gets it with its answer; a
     running or answered one from an explain job. A failed drawing has nothing to explain."""
+    if drawing.kind == Kind.NUMBER:
+        raise NotExplainable("Explanations are made for single digits only.")
     if drawing.status == Status.FAILED:
         raise NotExplainable()
     if drawing.saliency is not None:
@@ -236,6 +282,8 @@ JOB_RESULT_FIELDS = [
     "thumbnail",
     "probabilities",
     "digit",
+    "number",
+    "digits",
     "confidence",
     "saliency",
     "error_code",
@@ -290,6 +338,22 @@ def drawing_label(*, drawing: Drawing, label: int, source: LabelSource = LabelSo
     return drawing
 
 
+def drawing_number_label(*, drawing: Drawing, number: str, source: LabelSource = LabelSource.STAFF) -> Drawing:
+    """Record what a number drawing really says (a string of digits), as a trusted label."""
+    drawing.number_label = number_validate(number=number)
+    drawing.label_source = source
+    drawing.labelled_at = timezone.now()
+    drawing.save(update_fields=["number_label", "label_source", "labelled_at"])
+    return drawing
+
+
+def number_validate(*, number: str) -> str:
+    """`number` if it is 1 to NUMBER_MAX_DIGITS digits, else ValueError."""
+    if not (number.isascii() and number.isdigit() and len(number) <= NUMBER_MAX_DIGITS):
+        raise ValueError(f"A number label is 1 to {NUMBER_MAX_DIGITS} digits, not {number!r}.")
+    return number
+
+
 JOB_OWNER_PREFIX = "inkwell:job:"
 
 
@@ -336,13 +400,26 @@ def drawing_feedback_record(*, drawing: Drawing, label: int, feedback_token: str
 
     It never touches the trusted `label`: whether training believes it is FINETUNE_TRUST_USER_LABELS's call.
     """
-    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    if not any(constant_time_compare(_feedback_token(drawing.pk, key), feedback_token or "") for key in secrets):
-        raise FeedbackForbidden()
+    _feedback_token_check(drawing, feedback_token)
     drawing.user_label = label
     drawing.user_labelled_at = timezone.now()
     drawing.save(update_fields=["user_label", "user_labelled_at"])
     return drawing
+
+
+def drawing_number_feedback_record(*, drawing: Drawing, number: str, feedback_token: str) -> Drawing:
+    """Keep the drawer's correction of a whole number in `user_number_label`, given the feedback token."""
+    _feedback_token_check(drawing, feedback_token)
+    drawing.user_number_label = number_validate(number=number)
+    drawing.user_labelled_at = timezone.now()
+    drawing.save(update_fields=["user_number_label", "user_labelled_at"])
+    return drawing
+
+
+def _feedback_token_check(drawing: Drawing, feedback_token: str) -> None:
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    if not any(constant_time_compare(_feedback_token(drawing.pk, key), feedback_token or "") for key in secrets):
+        raise FeedbackForbidden()
 
 
 def drawings_requeue_stale(*, older_than_seconds: int | None = None) -> int:
@@ -380,19 +457,19 @@ def drawings_label_bulk(*, drawings: QuerySet[Drawing], label: int, source: Labe
     """Give every drawing in `drawings` the same label; returns how many were labelled."""
     if not 0 <= label <= 9:
         raise ValueError(f"A label is a digit 0-9, not {label}.")
-    return drawings.update(label=label, label_source=source, labelled_at=timezone.now())
+    return drawings.filter(kind=Kind.DIGIT).update(label=label, label_source=source, labelled_at=timezone.now())
 
 
 def drawings_prediction_confirm(*, drawings: QuerySet[Drawing], source: LabelSource = LabelSource.STAFF) -> int:
     """Take the model's answer as the label, for drawings that have one; returns how many."""
-    return drawings.filter(digit__isnull=False).update(
+    return drawings.filter(kind=Kind.DIGIT, digit__isnull=False).update(
         label=F("digit"), label_source=source, labelled_at=timezone.now()
     )
 
 
 def drawings_user_label_accept(*, drawings: QuerySet[Drawing], source: LabelSource = LabelSource.STAFF) -> int:
     """Take the drawer's answer as the trusted label, for drawings that have one; returns how many."""
-    return drawings.filter(user_label__isnull=False).update(
+    return drawings.filter(kind=Kind.DIGIT, user_label__isnull=False).update(
         label=F("user_label"), label_source=source, labelled_at=timezone.now()
     )
 
@@ -411,6 +488,7 @@ def drawing_rerun(*, drawing: Drawing, model_name: str) -> Drawing:
     return drawing_create(
         image=bytes(drawing.image),
         model_name=model_name,
+        kind=drawing.kind,
         source=Source(drawing.source),
         canvas_width=drawing.canvas_width,
         canvas_height=drawing.canvas_height,
@@ -420,6 +498,8 @@ def drawing_rerun(*, drawing: Drawing, model_name: str) -> Drawing:
         label=drawing.label,
         label_source=drawing.label_source,
         user_label=drawing.user_label,
+        number_label=drawing.number_label,
+        user_number_label=drawing.user_number_label,
         excluded_from_training=True,
     )
 

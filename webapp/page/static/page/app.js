@@ -3,6 +3,7 @@
 
 (() => {
   const SIZE = 400; // logical drawing surface, and the size of the exported PNG
+  const NUMBER_WIDTH = 1200; // a number's canvas: as tall as a digit's, three times as wide
   const LINE_WIDTH = 25; // at 400 px: the stroke-to-digit proportions the models were trained for
   const MIN_STEP = 1.5; // skip pointer samples closer than this to the last kept point
   const MAX_POINTS = 5000; // the API's limit per drawing
@@ -109,7 +110,7 @@
 
   /* ---------- the canvas ---------- */
 
-  /** Paint strokes (lists of [x, y, t] in 400x400 space) as smooth round-capped black lines. */
+  /** Paint strokes (lists of [x, y, t] in the 400 px high space) as smooth round-capped black lines. */
   function paint(ctx, strokes, scale) {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = "#fff";
@@ -146,6 +147,7 @@
     constructor(canvas, { onChange, onStrokeEnd }) {
       this.canvas = canvas;
       this.ctx = canvas.getContext("2d");
+      this.width = SIZE; // logical width: SIZE for a digit, NUMBER_WIDTH for a number
       this.strokes = [];
       this.current = null;
       this.pointerId = null;
@@ -173,15 +175,25 @@
     resize() {
       const { width } = this.canvas.getBoundingClientRect();
       const pixels = Math.max(1, Math.round(width * (window.devicePixelRatio || 1)));
-      if (this.canvas.width !== pixels) {
+      const height = Math.max(1, Math.round((pixels * SIZE) / this.width));
+      if (this.canvas.width !== pixels || this.canvas.height !== height) {
         this.canvas.width = pixels;
-        this.canvas.height = pixels;
+        this.canvas.height = height;
       }
       this.redraw();
     }
 
     redraw() {
-      paint(this.ctx, this.strokes, this.canvas.width / SIZE);
+      paint(this.ctx, this.strokes, this.canvas.width / this.width);
+    }
+
+    /** Switch between the digit and the number canvas; the drawing is cleared. */
+    setWidth(width) {
+      if (this.drawing) return;
+      this.width = width;
+      this.strokes = [];
+      this.resize();
+      this.changed();
     }
 
     scheduleRedraw() {
@@ -194,9 +206,9 @@
 
     point(e) {
       const rect = this.canvas.getBoundingClientRect();
-      const clamp = (v) => Math.min(SIZE, Math.max(0, v));
-      const x = clamp(((e.clientX - rect.left) * SIZE) / rect.width);
-      const y = clamp(((e.clientY - rect.top) * SIZE) / rect.height);
+      const clamp = (v, most) => Math.min(most, Math.max(0, v));
+      const x = clamp(((e.clientX - rect.left) * this.width) / rect.width, this.width);
+      const y = clamp(((e.clientY - rect.top) * SIZE) / rect.height, SIZE);
       return [Math.round(x * 10) / 10, Math.round(y * 10) / 10, Math.max(0, Math.round(e.timeStamp - this.origin))];
     }
 
@@ -266,10 +278,11 @@
       this.onChange();
     }
 
-    /** The drawing as the API takes it: a 400x400 PNG and the strokes, at most MAX_POINTS points. */
+    /** The drawing as the API takes it: a PNG 400 px high (400 or 1200 wide) and the strokes, at most
+     * MAX_POINTS points. */
     export() {
       const surface = document.createElement("canvas");
-      surface.width = SIZE;
+      surface.width = this.width;
       surface.height = SIZE;
       paint(surface.getContext("2d"), this.strokes, 1);
       const total = this.pointCount;
@@ -280,7 +293,7 @@
           : this.strokes.map((stroke) =>
               stroke.filter((_, i) => i % every === 0 || i === stroke.length - 1).map((p) => p.slice()),
             );
-      return { image: surface.toDataURL("image/png"), canvas_width: SIZE, canvas_height: SIZE, strokes };
+      return { image: surface.toDataURL("image/png"), canvas_width: this.width, canvas_height: SIZE, strokes };
     }
   }
 
@@ -289,6 +302,15 @@
   const ui = {
     canvas: $("canvas"),
     hint: $("canvas-hint"),
+    numberMode: $("number-mode"),
+    numberAnswer: $("number-answer"),
+    numberBoxes: $("number-boxes"),
+    numberDigits: $("number-digits"),
+    numberFeedback: $("number-feedback"),
+    numberLabel: $("number-label"),
+    numberSend: $("number-send"),
+    labelGroup: $("labels"),
+    processedFigure: document.querySelector(".processed-figure"),
     model: $("model"),
     modelDescription: $("model-description"),
     predict: $("predict"),
@@ -434,7 +456,7 @@
     const main = ui.model.value;
     const names = compare ? [main, ...models.map((m) => m.name).filter((n) => n !== main)] : [main];
     if (run) run.controller.abort();
-    payload = payload || { ...sketch.export(), client_id: clientId() };
+    payload = payload || { ...sketch.export(), client_id: clientId(), ...(ui.numberMode.checked ? { kind: "number" } : {}) };
     const current = { main, names, compare, controller: new AbortController() };
     current.retry = () => execute(current);
     run = current;
@@ -546,6 +568,7 @@
 
   function showEmptyAnswer() {
     ui.answer.dataset.state = "empty";
+    showNumberParts(false);
     ui.digit.textContent = "–";
     ui.confidence.textContent = "\u00a0";
     ui.answerModel.textContent = "\u00a0";
@@ -557,6 +580,72 @@
     fillBars(mainBars, null, null);
   }
 
+  /** Show the parts of the answer that belong to a number (or those of a single digit). */
+  function showNumberParts(number) {
+    ui.numberAnswer.hidden = !number;
+    ui.numberFeedback.hidden = !number;
+    ui.labelGroup.hidden = number;
+    ui.bars.hidden = number;
+    ui.feedback.dataset.kind = number ? "number" : "digit";
+    ui.answer.dataset.kind = number ? "number" : "digit";
+    ui.processedFigure.hidden = number;
+  }
+
+  /** The drawing with a box and the answer drawn over each digit the worker found. */
+  function drawBoxes(image, digits) {
+    const canvas = ui.numberBoxes;
+    const picture = new Image();
+    picture.onload = () => {
+      canvas.width = picture.width;
+      canvas.height = picture.height;
+      const ctx = canvas.getContext("2d");
+      ctx.drawImage(picture, 0, 0);
+      ctx.lineWidth = 4;
+      ctx.strokeStyle = "#d9480f";
+      ctx.fillStyle = "#d9480f";
+      ctx.font = "bold 44px system-ui, sans-serif";
+      ctx.textBaseline = "bottom";
+      for (const { digit, box } of digits) {
+        const [x, y, w, h] = box;
+        ctx.strokeRect(x, y, w, h);
+        ctx.fillText(String(digit), x + 4, Math.max(44, y - 2));
+      }
+    };
+    picture.src = image;
+  }
+
+  function showNumberResult(result, id, token) {
+    showNumberParts(true);
+    const digits = result.digits || [];
+    ui.digit.textContent = result.number == null ? "–" : result.number;
+    const lowest = digits.length ? Math.min(...digits.map((d) => d.confidence)) : null;
+    ui.confidence.textContent =
+      lowest == null ? "No digit found" : `${digits.length} digit${digits.length > 1 ? "s" : ""} · least sure ${percent(lowest)}`;
+    ui.processed.hidden = true;
+    ui.processedPlaceholder.hidden = false;
+    if (payload) drawBoxes(payload.image, digits);
+    ui.numberDigits.replaceChildren(
+      ...digits.map((d, index) => {
+        const item = element("li", "number-digit");
+        item.dataset.testid = `number-digit-${index}`;
+        const img = element("img", "processed");
+        img.src = d.processed_image;
+        img.alt = `Digit ${index + 1} as the model saw it`;
+        img.width = 56;
+        img.height = 56;
+        item.append(img, element("span", "number-digit-answer", String(d.digit)), element("span", "number-digit-confidence", percent(d.confidence, 0)));
+        return item;
+      }),
+    );
+    ui.confirm.textContent = result.number == null ? "Yes, it's right" : `Yes, it's ${result.number}`;
+    ui.confirm.dataset.label = result.number == null ? "" : result.number;
+    ui.numberLabel.value = result.number == null ? "" : result.number;
+    labelled = null;
+    setFeedbackEnabled(true, id, token);
+    ui.confirm.disabled = result.number == null;
+    updateHistory(result);
+  }
+
   function showResult(result, id, token) {
     ui.answer.dataset.state = "done";
     ui.answer.dataset.drawingId = id;
@@ -564,19 +653,24 @@
     ui.confidence.textContent = `${percent(result.confidence)} confident`;
     const m = modelInfo(result.model);
     ui.answerModel.textContent = `${m.title}${result.model_version ? ` · v${result.model_version}` : ""}`;
+    const t = result.timings || {};
+    ui.timings.textContent = `Queue ${ms(t.queue_ms)} · Preprocess ${ms(t.preprocess_ms)} · Model ${ms(t.inference_ms)} · Total ${ms(t.total_ms)}`;
+    hideSaliency();
+    if (result.kind === "number") {
+      showNumberResult(result, id, token);
+      return;
+    }
+    showNumberParts(false);
     if (result.processed_image) {
       ui.processed.src = result.processed_image;
       ui.processed.hidden = false;
       ui.processedPlaceholder.hidden = true;
     }
-    hideSaliency();
     ui.explain.hidden = false;
     ui.explain.disabled = false;
     ui.explain.textContent = "Explain";
     if (result.saliency) showSaliency(result.saliency);
     fillBars(mainBars, result.probabilities, result.digit);
-    const t = result.timings || {};
-    ui.timings.textContent = `Queue ${ms(t.queue_ms)} · Preprocess ${ms(t.preprocess_ms)} · Model ${ms(t.inference_ms)} · Total ${ms(t.total_ms)}`;
     ui.confirm.textContent = `Yes, it's ${result.digit}`;
     ui.confirm.dataset.label = String(result.digit);
     labelled = null;
@@ -658,7 +752,7 @@
     card.dataset.state = result.status;
     const [digit, confidence] = [card.querySelector(".compare-digit"), card.querySelector(".compare-confidence")];
     if (result.status === "done") {
-      digit.textContent = String(result.digit);
+      digit.textContent = result.kind === "number" ? (result.number ?? "–") : String(result.digit);
       confidence.textContent = `${percent(result.confidence)} · ${ms(result.timings && result.timings.inference_ms)}`;
       fillBars(card.bars, result.probabilities, result.digit);
     } else {
@@ -678,17 +772,21 @@
       button.disabled = !enabled;
       button.setAttribute("aria-pressed", "false");
     }
+    ui.numberLabel.disabled = !enabled;
+    ui.numberSend.disabled = !enabled;
     if (!enabled) ui.confirm.textContent = "Yes, it's right";
     ui.feedbackNote.textContent = enabled ? "" : "Predict first, then tell us if the answer was right.";
   }
 
+  /** Send what the drawing really was: a digit (0-9), or for a number drawing the whole number (a string). */
   async function sendLabel(label) {
     const id = ui.feedback.dataset.drawingId;
     if (ui.feedback.dataset.state === "disabled" || !id) return;
     const entry = historyEntry;
+    const said = ui.feedback.dataset.kind === "number" ? { number: label } : { label };
     ui.feedbackNote.textContent = "Saving…";
     try {
-      await api(`/api/drawings/${id}/label/`, { method: "POST", body: { label, feedback_token: feedbackToken } });
+      await api(`/api/drawings/${id}/label/`, { method: "POST", body: { ...said, feedback_token: feedbackToken } });
     } catch (error) {
       ui.feedbackNote.textContent = `Not saved: ${error.message}`;
       return;
@@ -724,7 +822,7 @@
   function updateHistory(result) {
     if (!historyEntry) return;
     historyEntry.model = result.model;
-    historyEntry.digit = result.digit;
+    historyEntry.digit = result.kind === "number" ? result.number : result.digit;
     historyEntry.confidence = result.confidence;
     historyEntry.label = labelled;
     renderHistory();
@@ -765,7 +863,21 @@
     if (!models.length) loadModels();
     else if (run) run.retry();
   });
-  ui.confirm.addEventListener("click", () => sendLabel(Number(ui.confirm.dataset.label)));
+  ui.confirm.addEventListener("click", () => {
+    const shown = ui.confirm.dataset.label;
+    sendLabel(ui.feedback.dataset.kind === "number" ? shown : Number(shown));
+  });
+  ui.numberFeedback.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (ui.numberLabel.reportValidity()) sendLabel(ui.numberLabel.value);
+  });
+  ui.numberMode.addEventListener("change", () => {
+    const number = ui.numberMode.checked;
+    document.body.classList.toggle("number-mode", number);
+    ui.hint.textContent = number ? "Draw a number here" : "Draw a digit here";
+    ui.canvas.setAttribute("aria-label", `Drawing area: draw ${number ? "a number" : "one digit"} with your mouse, finger or pen`);
+    sketch.setWidth(number ? NUMBER_WIDTH : SIZE);
+  });
   for (const button of ui.labels) button.addEventListener("click", () => sendLabel(Number(button.dataset.label)));
 
   ui.model.addEventListener("change", () => {
@@ -793,7 +905,7 @@
       predict();
     } else if (e.key === "Escape" && !target.closest("select")) {
       sketch.clear();
-    } else if (/^[0-9]$/.test(e.key) && !typing && ui.feedback.dataset.state !== "disabled") {
+    } else if (/^[0-9]$/.test(e.key) && !typing && ui.feedback.dataset.state !== "disabled" && ui.feedback.dataset.kind !== "number") {
       sendLabel(Number(e.key));
     }
   });

@@ -1,0 +1,198 @@
+"""How well whole numbers are read, and what finding their digits costs.
+
+    python -m training.number_eval [--model all] [--count 500] [--seed 15] [--cost]
+
+Numbers of 2 to 5 digits are composed from unipen-dev (`UNIPEN_DIR`): one writer per number, each digit
+that writer's, all drawn at one height (45-70 % of the 400 px canvas, each digit within 10 % of it, its
+baseline within 12 px), the ink of neighbours `GAP` apart (a share of the height), and `TOUCHING` of the
+pairs drawn with the boxes of their inks overlapping by up to 0.7 of a stroke width, so that they often
+touch. They are drawn as the page's number mode draws (`NUMBER_CANVAS`, 25 px black round-capped lines) and
+read twice: from the
+image alone (an API client) and with the pen strokes (the page sends them). The same digits drawn alone
+on the 400x400 canvas give the single-digit accuracy to compare with. `--cost` times the worker's CPU
+for finding the digits of the five-digit drawings (`inference.segment`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from inference import registry
+from inference.preprocess import ink_from_image, open_image, preprocess, preprocess_pixels
+from inference.segment import segment_digits
+from inference.strokes import STROKE_WIDTH, draw_strokes, render_strokes, to_png_bytes
+from training.data import load_unipen
+
+SEED = 15
+NUMBER_CANVAS = (1200, 400)
+MARGIN = 40
+HEIGHT = (0.45, 0.7)
+GAP = (0.08, 0.35)
+TOUCHING = 0.15
+# Touching pairs: the gap between the boxes of their pen lines, in stroke widths (below 1, the inks' boxes overlap).
+TOUCHING_GAP = (0.3, 1.0)
+
+PixelStroke = list[tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class DrawnNumber:
+    """A composed number: its digits, the page's PNG export and pen strokes (canvas pixels)."""
+
+    digits: str
+    png: bytes
+    strokes: list[PixelStroke]
+    singles: list[bytes]
+
+
+def _scaled(strokes: list[Any], height: float, x: float, y: float) -> list[PixelStroke]:
+    """Normalised strokes scaled to `height` px of ink, their box's top-left corner at (x, y)."""
+    xs = [p[0] for s in strokes for p in s]
+    ys = [p[1] for s in strokes for p in s]
+    scale = height / max(max(ys) - min(ys), 1e-6)
+    return [[((p[0] - min(xs)) * scale + x, (p[1] - min(ys)) * scale + y) for p in s] for s in strokes]
+
+
+def _gap(height: float, rng: np.random.Generator) -> float:
+    """Pixels between the boxes of two neighbours' pen lines (before a long number is drawn smaller)."""
+    if rng.random() < TOUCHING:
+        return float(rng.uniform(*TOUCHING_GAP) * STROKE_WIDTH)
+    return float(rng.uniform(*GAP) * height + STROKE_WIDTH)
+
+
+def compose_number(samples: list[dict[str, Any]], rng: np.random.Generator) -> DrawnNumber:
+    """Draw `samples` (one writer's digits) left to right as one number on the number canvas."""
+    height = rng.uniform(*HEIGHT) * NUMBER_CANVAS[1]
+    heights = [height * rng.uniform(0.9, 1.1) for _ in samples]
+    widths = []
+    for sample, h in zip(samples, heights, strict=True):
+        xs = [p[0] for s in sample["strokes"] for p in s]
+        ys = [p[1] for s in sample["strokes"] for p in s]
+        widths.append((max(xs) - min(xs)) / max(max(ys) - min(ys), 1e-6) * h)
+    gaps = [_gap(height, rng) for _ in samples[1:]]
+    total = sum(widths) + sum(gaps)
+    fit = min(1.0, (NUMBER_CANVAS[0] - 2 * MARGIN) / total)  # a long number is drawn smaller, as people do
+    x = (NUMBER_CANVAS[0] - total * fit) / 2
+    strokes: list[PixelStroke] = []
+    for i, (sample, h, w) in enumerate(zip(samples, heights, widths, strict=True)):
+        top = (NUMBER_CANVAS[1] - height * fit) / 2 + (height - h) * fit + rng.uniform(-12, 12)
+        strokes += _scaled(sample["strokes"], h * fit, x, top)
+        x += (w + (gaps[i] if i < len(gaps) else 0)) * fit
+    png = to_png_bytes(draw_strokes(strokes, size=NUMBER_CANVAS))
+    singles = [to_png_bytes(render_strokes(sample["strokes"])) for sample in samples]
+    return DrawnNumber("".join(str(s["label"]) for s in samples), png, strokes, singles)
+
+
+def compose_numbers(count: int, seed: int = SEED) -> list[DrawnNumber]:
+    """`count` numbers of 2-5 digits, each from one unipen-dev writer, reproducibly from `seed`."""
+    by_writer: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for sample in load_unipen():
+        by_writer[f"{sample['institution']}/{sample['writer']}"].append(sample)
+    writers = sorted(by_writer)
+    rng = np.random.default_rng(seed)
+    numbers = []
+    for _ in range(count):
+        pool = by_writer[writers[rng.integers(len(writers))]]
+        picks = rng.choice(len(pool), size=int(rng.integers(2, 6)), replace=False)
+        numbers.append(compose_number([pool[i] for i in picks], rng))
+    return numbers
+
+
+def read_numbers(numbers: list[DrawnNumber], model: Any, *, with_strokes: bool) -> dict[str, float]:
+    """Whole-number, per-digit (a digit of a number split wrongly counts as wrong) and segmentation
+    accuracy, and per-digit accuracy within the numbers found to have the right count of digits."""
+    whole = digits_right = digits_total = counted = counted_digits = 0
+    for number in numbers:
+        ink = ink_from_image(open_image(number.png))
+        parts = segment_digits(ink, number.strokes if with_strokes else None)
+        read = ""
+        if parts:
+            probabilities = model.predict(np.stack([p.pixels for p in parts]))
+            read = "".join(str(int(d)) for d in probabilities.argmax(axis=1))
+        whole += read == number.digits
+        digits_total += len(number.digits)
+        if len(read) == len(number.digits):
+            counted += 1
+            counted_digits += len(read)
+            digits_right += sum(a == b for a, b in zip(read, number.digits, strict=True))
+    return {
+        "whole": whole / len(numbers),
+        "per_digit": digits_right / digits_total,
+        "segmented": counted / len(numbers),
+        "per_digit_segmented": digits_right / max(counted_digits, 1),
+    }
+
+
+def read_singles(numbers: list[DrawnNumber], model: Any) -> float:
+    """Accuracy on the same digits drawn alone on the 400x400 canvas (standard rendering)."""
+    pixels = np.stack([preprocess(png).pixels for n in numbers for png in n.singles])
+    labels = np.array([int(d) for n in numbers for d in n.digits])
+    return float((model.predict(pixels).argmax(axis=1) == labels).mean())
+
+
+def segmentation_cost(numbers: list[DrawnNumber], repeats: int = 20) -> dict[str, float]:
+    """Median CPU ms (this thread) per five-digit drawing of `segment_digits`, from the image alone and
+    with the strokes, and of preprocessing its five digits, which five single drawings pay too: the
+    difference is what finding the digits adds."""
+    five = [n for n in numbers if len(n.digits) == 5]
+    timings: dict[str, list[float]] = defaultdict(list)
+    for number in five:
+        ink = ink_from_image(open_image(number.png))
+        crops = [ink[y : y + h, x : x + w] for x, y, w, h in (p.box for p in segment_digits(ink))]
+        for _ in range(repeats):
+            start = time.thread_time()
+            segment_digits(ink)
+            image = time.thread_time()
+            segment_digits(ink, number.strokes)
+            strokes = time.thread_time()
+            for crop in crops:
+                preprocess_pixels(crop)
+            done = time.thread_time()
+            timings["segment_digits_image_ms"].append((image - start) * 1000)
+            timings["segment_digits_strokes_ms"].append((strokes - image) * 1000)
+            timings["digit_preprocessing_ms"].append((done - strokes) * 1000)
+    medians = {key: round(statistics.median(values), 3) for key, values in timings.items()}
+    for mode in ("image", "strokes"):
+        medians[f"added_{mode}_ms"] = round(medians[f"segment_digits_{mode}_ms"] - medians["digit_preprocessing_ms"], 3)
+    return {"drawings": len(five), **medians}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="all", choices=["all", *registry.MODEL_NAMES])
+    parser.add_argument("--count", type=int, default=500, help="numbers to compose")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--cost", action="store_true", help="time the segmentation of five-digit drawings instead")
+    args = parser.parse_args(argv)
+    numbers = compose_numbers(args.count, args.seed)
+    if args.cost:
+        print(segmentation_cost(numbers))
+        return
+    names = registry.MODEL_NAMES if args.model == "all" else (args.model,)
+    print(f"{len(numbers)} numbers, {sum(len(n.digits) for n in numbers)} digits, seed {args.seed}")
+    print("| model | version | whole number, image | + strokes | per digit, image | + strokes | single digits |")
+    print("|---|---|---|---|---|---|---|")
+    for name in names:
+        model = registry.get_model(name)
+        image = read_numbers(numbers, model, with_strokes=False)
+        strokes = read_numbers(numbers, model, with_strokes=True)
+        single = read_singles(numbers, model)
+        cells = [image["whole"], strokes["whole"], image["per_digit"], strokes["per_digit"], single]
+        print(f"| {name} | {model.version} | " + " | ".join(f"{100 * c:.2f} %" for c in cells) + " |")
+        print(
+            f"  right count of digits: image {100 * image['segmented']:.1f} %,"
+            f" strokes {100 * strokes['segmented']:.1f} %;"
+            f" per digit within those: image {100 * image['per_digit_segmented']:.2f} %,"
+            f" strokes {100 * strokes['per_digit_segmented']:.2f} %"
+        )
+
+
+if __name__ == "__main__":
+    main()
