@@ -181,8 +181,8 @@ def _format_row(row: dict) -> str:
 
 def clients_svg(rows: list[dict], title: str) -> str:
     """Throughput and p95 against the number of clients (log2 axis), one line per site."""
-    width, height, left, top, plot_w, plot_h = 760, 330, 60, 40, 280, 230
-    sites = sorted({row["site"] for row in rows})
+    width, height, left, top, plot_w, plot_h = 760, 340, 60, 50, 280, 230
+    sites = list(dict.fromkeys(row["site"] for row in rows))  # in the order benched: the old one first
     colours = dict(zip(sites, ("#999999", "#1f77b4", "#d62728", "#2ca02c"), strict=False))
     counts = sorted({row["clients"] for row in rows})
     parts = [
@@ -211,12 +211,10 @@ def clients_svg(rows: list[dict], title: str) -> str:
             parts.append(
                 f'<polyline points="{" ".join(points)}" fill="none" stroke="{colours[site]}" stroke-width="2"/>'
             )
-    for index, site in enumerate(sites):
-        y = top + 14 * index + 8
-        parts.append(
-            f'<line x1="{width - 70}" y1="{y}" x2="{width - 52}" y2="{y}" stroke="{colours[site]}" stroke-width="2"/>'
-        )
-        parts.append(f'<text x="{width - 48}" y="{y + 4}">{site}</text>')
+    for index, site in enumerate(sites):  # the legend, under the title
+        x = width / 2 - 60 + 80 * index
+        parts.append(f'<line x1="{x}" y1="26" x2="{x + 18}" y2="26" stroke="{colours[site]}" stroke-width="2"/>')
+        parts.append(f'<text x="{x + 22}" y="30">{site}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
