@@ -185,13 +185,15 @@ def wait_for_http(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"Nothing answered at {url}")
 
 
-def start_web_server(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """The site under its production HTTP server (one process), on the given port."""
+def start_web_server(
+    env: dict[str, str], port: int, log_path: Path, threads: int | None = None
+) -> subprocess.Popen[bytes]:
+    """The site under its production HTTP server (one process, `threads` Django threads), on the given port."""
     log = open(log_path, "ab")
     process = subprocess.Popen(
         web_server_command(sys.executable, "127.0.0.1", port, 1),
         cwd=ROOT,
-        env=env,
+        env={**env, "WEB_THREADS": str(threads)} if threads else env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )

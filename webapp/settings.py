@@ -201,6 +201,9 @@ API_DRAIN_MAX_BYTES = env.int("API_DRAIN_MAX_BYTES", default=16 * 1024 * 1024)
 REQUEST_BODY_TIMEOUT_SECONDS = env.float("REQUEST_BODY_TIMEOUT_SECONDS", default=20.0)
 # Django's threads per web process (webapp/asgi.py): requests being handled or waiting for a drawing.
 WEB_THREADS = env.int("WEB_THREADS", default=256)
+# Requests of one web process that may wait for a drawing at once (`?wait`); a wait beyond answers at
+# once with the drawing as it stands, so waiting requests never take the threads everything else needs.
+LONG_POLL_MAX_WAITING = env.int("LONG_POLL_MAX_WAITING", default=max(WEB_THREADS - 32, 1))
 
 # Prometheus metrics: every web and worker process writes its own files here, /metrics adds them up.
 # It must be set before prometheus-client is imported, so it is set here, in the environment.

@@ -96,3 +96,36 @@ def test_a_web_process_holds_one_subscription_however_many_requests_wait(worker_
         web.wait(10)
     assert all(answer["status"] == "queued" for answer in answers)
     assert during - before == 1
+
+
+def test_waiting_requests_never_take_every_thread(worker_env, tmp_path):
+    drawing = drawing_factory(digit=None, model_name="cnn")  # queued, and nothing will run it
+    port = free_port()
+    env = {**worker_env, "LONG_POLL_MAX_WAITING": "4"}
+    web = start_web_server(env, port, tmp_path / "web.log", threads=8)
+    url = f"http://127.0.0.1:{port}/api/drawings/{drawing.pk}/?wait=5"
+
+    def timed_poll() -> tuple[float, dict]:
+        started = time.perf_counter()
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            return time.perf_counter() - started, json.loads(answer.read())
+
+    try:
+        with ThreadPoolExecutor(12) as pool:
+            polls = [pool.submit(timed_poll) for _ in range(12)]
+            deadline = time.monotonic() + 3
+            while waiting_long_polls(port) < 4:
+                assert time.monotonic() < deadline, "four polls did not start waiting"
+                time.sleep(0.05)
+            started = time.perf_counter()
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/models/", timeout=30).read()
+            models_seconds = time.perf_counter() - started
+            assert waiting_long_polls(port) == 4
+            answers = [poll.result() for poll in polls]
+    finally:
+        web.terminate()
+        web.wait(10)
+    assert models_seconds < 1, f"/api/models/ took {models_seconds:.2f} s beside the waiting polls"
+    assert all(body["status"] == "queued" for _, body in answers)
+    quick = [seconds for seconds, _ in answers if seconds < 2]
+    assert len(quick) == 8, sorted(seconds for seconds, _ in answers)  # beyond four waiters, answered at once

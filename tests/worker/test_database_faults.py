@@ -117,7 +117,7 @@ def test_hundreds_of_waiting_long_polls_hold_at_most_twenty_database_connections
     database = connection.settings_dict["NAME"]
     drawing = drawing_factory(digit=None, model_name="cnn")  # queued, and nothing will run it
     port = free_port()
-    web = start_web_server(worker_env, port, tmp_path / "web.log")
+    web = start_web_server(worker_env, port, tmp_path / "web.log", threads=600)
     url = f"http://127.0.0.1:{port}/api/drawings/{drawing.pk}/?wait=10"
 
     def connections() -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+from django.conf import settings
 
 from webapp.core import metrics
 from webapp.core.redis_connection import redis_client
@@ -62,6 +63,7 @@ class FinishListener:
 
     def __init__(self) -> None:
         self._waiting: dict[str, list[Waiter]] = {}
+        self._count = 0
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self._thread: threading.Thread | None = None
@@ -133,18 +135,26 @@ class FinishListener:
         return self._subscribed.wait(timeout)
 
     @contextmanager
-    def waiting(self, drawing_id: str) -> Iterator[Waiter]:
+    def waiting(self, drawing_id: str) -> Iterator[Waiter | None]:
         """A waiter for the drawing, registered before the caller reads (or creates) the row, so that a
-        finish between that and the wait is not missed."""
-        waiter = Waiter()
+        finish between that and the wait is not missed; None when `LONG_POLL_MAX_WAITING` requests of
+        this process already wait (the caller answers at once), so waits never take every thread."""
         with self._lock:
-            self._waiting.setdefault(drawing_id, []).append(waiter)
+            full = self._count >= settings.LONG_POLL_MAX_WAITING
+            if not full:
+                waiter = Waiter()
+                self._count += 1
+                self._waiting.setdefault(drawing_id, []).append(waiter)
+        if full:
+            yield None
+            return
         metrics.LONG_POLLS_WAITING.inc()
         try:
             yield waiter
         finally:
             metrics.LONG_POLLS_WAITING.dec()
             with self._lock:
+                self._count -= 1
                 waiters = self._waiting.get(drawing_id)
                 if waiters is not None:
                     waiters.remove(waiter)

@@ -54,7 +54,7 @@ def drawing_result_when_finished(*, drawing_id: str | uuid.UUID, wait_seconds: f
         return drawing_result(drawing)
     with finish_listener.waiting(str(drawing.pk)) as waiter:
         drawing = drawing_get(drawing_id=drawing_id)  # it may have finished before we registered
-        if drawing.is_answered:
+        if drawing.is_answered or waiter is None:  # answered, or every waiting slot is taken
             return drawing_result(drawing)
         database_connection_release()
         if waiter.wait(wait_seconds):
