@@ -30,7 +30,7 @@ from typing import Any
 from webapp.bench import cpu_seconds, run
 
 PARTS = {
-    "web": ("gunicorn", "uvicorn", "granian"),
+    "web": ("gunicorn", "uvicorn"),  # the old commit ran gunicorn
     "worker": ("--queues=predict",),
     "redis": ("redis-server", "valkey"),
 }
