@@ -99,7 +99,8 @@ def run(url: str, model: str, total: int, concurrency: int, submit_wait: float =
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _children() -> dict[int, list[int]]:
+def process_children() -> dict[int, list[int]]:
+    """Every live process's children (pid -> child pids), from /proc."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -114,7 +115,7 @@ def _children() -> dict[int, list[int]]:
 
 def cpu_seconds(root: int) -> float:
     """User + system CPU of `root` and every process below it (live ones, plus reaped children's totals)."""
-    children, total, stack = _children(), 0.0, [root]
+    children, total, stack = process_children(), 0.0, [root]
     while stack:
         pid = stack.pop()
         try:

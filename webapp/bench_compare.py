@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from webapp.bench import cpu_seconds, run
+from webapp.bench import cpu_seconds, process_children, run
 
 PARTS = {
     "web": ("gunicorn", "uvicorn"),  # the old commit ran gunicorn
@@ -51,14 +51,7 @@ def _command_line(pid: int) -> str:
 
 
 def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    children.setdefault(int(stat.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
+    children = process_children()
     found, stack = [], list(children.get(root, []))
     while stack:
         pid = stack.pop()
