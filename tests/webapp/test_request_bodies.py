@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import urllib.error
 import urllib.request
 
@@ -79,3 +80,17 @@ def test_a_long_request_line_is_answered_in_json(site, length, status):
     answer = json.loads(response.read())
     assert response.status == status, answer
     assert status == 200 or answer["error"]["code"] == "bad_request"
+
+
+def test_an_oversized_body_announced_with_expect_continue_is_refused_before_it_is_sent(site):
+    with socket.create_connection(("127.0.0.1", site), timeout=10) as connection:
+        connection.sendall(
+            b"POST /api/drawings/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 5000000\r\nExpect: 100-continue\r\n\r\n"
+        )
+        answer = b""
+        while chunk := connection.recv(65536):  # the server answers and closes without the body
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), head
+    assert json.loads(body)["error"]["code"] == "image_too_large"

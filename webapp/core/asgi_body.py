@@ -49,7 +49,8 @@ class BufferedBodyMiddleware:
         declared = _content_length(scope)
         try:
             if declared is not None and declared > self.max_bytes:
-                if declared <= self.drain_max_bytes:
+                # A client that waits for `100 Continue` has sent nothing yet: answer at once.
+                if declared <= self.drain_max_bytes and not _expects_continue(scope):
                     await _discard_body(receive, deadline)
                 await _too_large(send, declared, self.max_bytes)
                 return
@@ -79,6 +80,10 @@ def _with_length(scope: Scope, length: int) -> Scope:
     """The scope with the body's real length (a chunked body has none, and DRF reads none without it)."""
     headers = [(name, value) for name, value in scope.get("headers", ()) if name != b"content-length"]
     return {**scope, "headers": [*headers, (b"content-length", str(length).encode())]}
+
+
+def _expects_continue(scope: Scope) -> bool:
+    return any(name == b"expect" and value.lower() == b"100-continue" for name, value in scope.get("headers", ()))
 
 
 def _content_length(scope: Scope) -> int | None:
