@@ -7,9 +7,11 @@ from pathlib import Path
 import keras
 from keras import layers
 
+from inference.answer import DIGIT_CLASSES
 
-def build_dense() -> keras.Model:
-    """784-512-512-10 fully connected network with dropout."""
+
+def build_dense(classes: int = DIGIT_CLASSES) -> keras.Model:
+    """784-512-512-`classes` fully connected network with dropout."""
     return keras.Sequential(
         [
             keras.Input(shape=(28, 28), name="pixels"),
@@ -18,13 +20,13 @@ def build_dense() -> keras.Model:
             layers.Dropout(0.25),
             layers.Dense(512, activation="relu"),
             layers.Dropout(0.25),
-            layers.Dense(10, activation="softmax"),
+            layers.Dense(classes, activation="softmax"),
         ],
         name="dense",
     )
 
 
-def build_cnn() -> keras.Model:
+def build_cnn(classes: int = DIGIT_CLASSES) -> keras.Model:
     """Two blocks of two 3x3 convolutions with batch norm, then a 128-unit dense head."""
 
     def block(filters: int) -> list[layers.Layer]:
@@ -50,7 +52,7 @@ def build_cnn() -> keras.Model:
             layers.BatchNormalization(),
             layers.ReLU(),
             layers.Dropout(0.3),
-            layers.Dense(10, activation="softmax"),
+            layers.Dense(classes, activation="softmax"),
         ],
         name="cnn",
     )

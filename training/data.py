@@ -81,3 +81,12 @@ def load_unipen(directory: Path | None = None) -> list[dict[str, Any]]:
         raise FileNotFoundError("Set UNIPEN_DIR to the unipen-dev directory.")
     with gzip.open(directory / "digits.jsonl.gz", "rt") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def load_unipen_letters(directory: Path | None = None) -> list[dict[str, Any]]:
+    """unipen-dev's letters (negatives for "not a digit"): dicts like `load_unipen`'s, `label` a letter."""
+    directory = directory or settings.unipen_dir()
+    if directory is None:
+        raise FileNotFoundError("Set UNIPEN_DIR to the unipen-dev directory.")
+    with gzip.open(directory / "letters.jsonl.gz", "rt") as handle:
+        return [json.loads(line) for line in handle if line.strip()]

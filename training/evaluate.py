@@ -31,10 +31,11 @@ import inference.preprocess
 import inference.strokes
 import training.reference
 from inference import registry
+from inference.answer import DIGIT_CLASSES, NOT_A_DIGIT
 from inference.preprocess import preprocess
 from inference.strokes import render_strokes, to_png_bytes
 from training import settings
-from training.data import Mnist, load_hwd1000, load_mnist, load_unipen
+from training.data import Mnist, load_hwd1000, load_mnist, load_unipen, load_unipen_letters
 from training.metrics import accuracy, confusion_matrix, most_confused, per_class_accuracy
 from training.reference import reference_preprocess
 from training.website import UNIPEN_VARIANTS
@@ -63,6 +64,7 @@ PREPROCESSING_SOURCES = {
 DATA_DIRECTORIES = {
     "hwd1000": settings.hwd1000_dir,
     "unipen": settings.unipen_dir,
+    "letters": settings.unipen_dir,
     "mnist-canvas": settings.mnist_dir,
 }
 
@@ -106,10 +108,11 @@ def _hwd1000_drawings() -> tuple[Iterator[bytes], np.ndarray]:
     return (png for png, _ in pairs), np.array([label for _, label in pairs], dtype=np.int64)
 
 
-def _unipen_drawings(variant: str) -> tuple[Iterator[bytes], np.ndarray]:
-    """unipen-dev drawn the way the page draws (one of `training.website.UNIPEN_VARIANTS`)."""
+def _unipen_drawings(variant: str, *, letters: bool = False) -> tuple[Iterator[bytes], np.ndarray]:
+    """unipen-dev drawn the way the page draws (one of `training.website.UNIPEN_VARIANTS`); its letters,
+    labelled NOT_A_DIGIT, with `letters`."""
     spec = UNIPEN_VARIANTS[variant]
-    records = load_unipen()
+    records = load_unipen_letters() if letters else load_unipen()
     drawings = (
         to_png_bytes(
             render_strokes(
@@ -121,7 +124,8 @@ def _unipen_drawings(variant: str) -> tuple[Iterator[bytes], np.ndarray]:
         )
         for record in records
     )
-    return drawings, np.array([record["label"] for record in records], dtype=np.int64)
+    labels = [NOT_A_DIGIT if letters else record["label"] for record in records]
+    return drawings, np.array(labels, dtype=np.int64)
 
 
 def _mnist_canvas_drawings() -> tuple[Iterator[bytes], np.ndarray]:
@@ -142,7 +146,7 @@ def website_set(dataset: str, variant: str, preprocessing: str) -> LabelledImage
 
     Loaded from the cache when the set, variant, preprocessing and their code are unchanged.
     """
-    spec = UNIPEN_VARIANTS[variant] if dataset == "unipen" else None
+    spec = UNIPEN_VARIANTS[variant] if dataset in ("unipen", "letters") else None
     sources = [*PREPROCESSING_SOURCES[preprocessing], inference.strokes.__file__]
     key = json.dumps(
         {
@@ -164,6 +168,8 @@ def website_set(dataset: str, variant: str, preprocessing: str) -> LabelledImage
         drawings, labels = _hwd1000_drawings()
     elif dataset == "unipen":
         drawings, labels = _unipen_drawings(variant)
+    elif dataset == "letters":
+        drawings, labels = _unipen_drawings(variant, letters=True)
     elif dataset == "mnist-canvas":
         drawings, labels = _mnist_canvas_drawings()
     else:
@@ -206,8 +212,9 @@ def evaluate_model(name: str, version: int | None = None) -> dict[str, Any]:
         probabilities = predict(model, images.x)
         result["accuracy"][set_name] = accuracy(probabilities, images.y)
         if set_name in ("mnist_test", "unipen_standard"):
-            matrix = confusion_matrix(np.argmax(probabilities, axis=1), images.y)
-            result["per_class"][set_name] = [float(value) for value in per_class_accuracy(matrix)]
+            matrix = confusion_matrix(np.argmax(probabilities, axis=1), images.y, classes=probabilities.shape[1])
+            digits = per_class_accuracy(matrix)[:DIGIT_CLASSES]
+            result["per_class"][set_name] = [float(value) for value in digits]
             result["confused"][set_name] = most_confused(matrix, CONFUSED_PAIRS)
     for dataset in COMPARISON_SETS:
         result["preprocessing"][dataset] = {}

@@ -26,4 +26,5 @@ def most_confused(matrix: np.ndarray, count: int = 3) -> list[tuple[int, int, in
     off = matrix.copy()
     np.fill_diagonal(off, 0)
     order = np.argsort(off, axis=None)[::-1][:count]
-    return [(int(i // 10), int(i % 10), int(off.flat[i])) for i in order if off.flat[i] > 0]
+    classes = matrix.shape[1]
+    return [(int(i // classes), int(i % classes), int(off.flat[i])) for i in order if off.flat[i] > 0]

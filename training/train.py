@@ -1,6 +1,9 @@
 """Train the Inkwell models on MNIST and write `MODEL_DIR/<name>/<version>/` with a model card.
 
-python -m training.train --model cnn|dense|numpy|all [--epochs N] [--limit N] [--version V]
+python -m training.train --model cnn|dense|numpy|all [--epochs N] [--limit N] [--version V] [--negatives N]
+
+With `--negatives N` (the default), N drawings that are not digits (`training.negatives`) join MNIST's
+training set as an 11th class, "not a digit"; `--negatives 0` trains the ten-class models of versions 1-4.
 """
 
 from __future__ import annotations
@@ -16,12 +19,19 @@ from typing import Any
 import numpy as np
 
 from inference import registry
+from inference.answer import DIGIT_CLASSES, NOT_A_DIGIT
 from training.augment import Augmentation, augment
 from training.backends import Decay, backend_class
 from training.cards import build_card
 from training.data import Mnist, load_mnist
 from training.metrics import accuracy
+from training.negatives import make_negatives, with_negatives
 from training.settings import hwd1000_dir
+
+# Generated drawings that are not digits added to MNIST's 60,000 (a fifth), and how many unseen ones,
+# made from MNIST's test digits with another seed, the card's rejection rate is measured on.
+DEFAULT_NEGATIVES = 15000
+NEGATIVES_TEST = 2000
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,7 @@ def train_model(
     version: int | None = None,
     seed: int = 20231125,
     augmentation: Augmentation = Augmentation(),
+    negatives: int = DEFAULT_NEGATIVES,
 ) -> dict[str, Any]:
     """Train one model, evaluate it and write its artifact and card; returns the card."""
     recipe = RECIPES[name]
@@ -94,14 +105,19 @@ def train_model(
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     started = time.perf_counter()
-    backend = backend_class(recipe.framework).build(name, seed=seed)
-    batches = int(np.ceil(len(mnist.x_train) / recipe.batch_size))
+    x_train, y_train = mnist.x_train, mnist.y_train
+    negatives = min(negatives, len(x_train) // 4)  # a fifth of the training set at most (smoke runs)
+    if negatives:
+        x_train, y_train = with_negatives(x_train, y_train, make_negatives(negatives, digits=x_train, seed=seed))
+    classes = DIGIT_CLASSES + (1 if negatives else 0)
+    backend = backend_class(recipe.framework).build(name, seed=seed, classes=classes)
+    batches = int(np.ceil(len(x_train) / recipe.batch_size))
     backend.set_learning_rate(Decay(recipe.learning_rate, recipe.final_learning_rate, epochs, batches))
     rng = np.random.default_rng(seed)
     for epoch in range(epochs):
         print(f"{name} epoch {epoch + 1}/{epochs}", flush=True)
-        images = augment(mnist.x_train, mnist.y_train, augmentation, rng)
-        backend.epoch(images, mnist.y_train, batch_size=recipe.batch_size, rng=rng, progress=True)
+        images = augment(x_train, y_train, augmentation, rng)
+        backend.epoch(images, y_train, batch_size=recipe.batch_size, rng=rng, progress=True)
     backend.save(directory)
     seconds = time.perf_counter() - started
     metrics = {"mnist_test_accuracy": accuracy(backend.predict(mnist.x_test), mnist.y_test)}
@@ -110,6 +126,9 @@ def train_model(
 
         hwd = website_set("hwd1000", "standard", "ours")
         metrics["hwd1000_accuracy"] = accuracy(backend.predict(hwd.x), hwd.y)
+    if negatives:
+        unseen = make_negatives(NEGATIVES_TEST, digits=mnist.x_test, seed=seed + 1)
+        metrics["negatives_test_rejected"] = float(np.mean(backend.predict(unseen).argmax(axis=1) == NOT_A_DIGIT))
     card = build_card(
         name=name,
         version=version,
@@ -130,8 +149,10 @@ def train_model(
             "cpu_cores": os.cpu_count(),
         },
         data={
-            "train": "MNIST train",
+            "train": "MNIST train" + (" and generated negatives (training.negatives)" if negatives else ""),
             "train_images": int(len(mnist.x_train)),
+            "negatives": negatives,
+            "classes": classes,
             "test_images": int(len(mnist.x_test)),
             "checksums_sha256": mnist.checksums,
         },
@@ -149,11 +170,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--version", type=int, help="version number to write (default: next free)")
     parser.add_argument("--seed", type=int, default=20231125)
     parser.add_argument("--mnist-dir", type=Path, help="overrides MNIST_DIR")
+    parser.add_argument(
+        "--negatives", type=int, default=DEFAULT_NEGATIVES, help="generated non-digits, an 11th class (0: ten classes)"
+    )
     args = parser.parse_args(argv)
     mnist = load_mnist(args.mnist_dir)
     names = list(RECIPES) if args.model == "all" else [args.model]
     for name in names:
-        train_model(name, mnist=mnist, epochs=args.epochs, limit=args.limit, version=args.version, seed=args.seed)
+        train_model(
+            name,
+            mnist=mnist,
+            epochs=args.epochs,
+            limit=args.limit,
+            version=args.version,
+            seed=args.seed,
+            negatives=args.negatives,
+        )
 
 
 if __name__ == "__main__":

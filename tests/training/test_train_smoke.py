@@ -38,6 +38,8 @@ def test_smoke_training_writes_a_loadable_artifact_and_a_complete_card(
     assert card["training"]["seed"] == 20231125
     assert 0 < card["training"]["seconds"] < 300
     assert card["data"]["train_images"] == IMAGES
+    assert (card["data"]["negatives"], card["data"]["classes"]) == (IMAGES // 4, 11)
+    assert 0.0 <= card["metrics"]["negatives_test_rejected"] <= 1.0
     assert set(card["data"]["checksums_sha256"]) == {
         "train-images-idx3-ubyte.gz",
         "train-labels-idx1-ubyte.gz",
@@ -50,6 +52,17 @@ def test_smoke_training_writes_a_loadable_artifact_and_a_complete_card(
     model = registry.get_model(name)
     assert (model.name, model.version, model.card) == (name, 1, card)
     probabilities = model.predict(data.x_test)
-    assert probabilities.shape == (len(data.x_test), 10)
+    assert probabilities.shape == (len(data.x_test), 11)
     assert accuracy(probabilities, data.y_test) == pytest.approx(card["metrics"]["mnist_test_accuracy"], abs=2e-3)
     assert np.isfinite(probabilities).all()
+
+
+def test_without_negatives_the_model_has_ten_classes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    data = mnist()
+
+    card = train_model("numpy", mnist=data, epochs=1, limit=IMAGES, negatives=0)
+
+    assert (card["data"]["negatives"], card["data"]["classes"]) == (0, 10)
+    assert "negatives_test_rejected" not in card["metrics"]
+    assert registry.get_model("numpy").predict(data.x_test).shape == (len(data.x_test), 10)

@@ -47,7 +47,7 @@ def test_admin_pages_render_for_staff_with_images(staff_client):
         response = staff_client.get(url)
         assert response.status_code == 200, url
     page = staff_client.get(reverse("admin:drawings_drawing_review", args=[drawing.pk])).content.decode()
-    assert page.count('name="label"') == 10
+    assert page.count('name="label"') == 11  # the ten digits and "not a digit"
     assert "data:image/png;base64," in page
     assert "60.0%" in page  # the predicted digit's probability bar
     assert "data:image/png;base64," in staff_client.get(CHANGELIST).content.decode()

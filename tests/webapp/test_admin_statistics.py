@@ -28,7 +28,7 @@ def hand_made_set() -> None:
 
 
 def confusion(*cells: tuple[int, int]) -> list[list[int]]:
-    matrix = [[0] * 10 for _ in range(10)]
+    matrix = [[0] * 11 for _ in range(11)]  # the ten digits, then "not a digit"
     for label, digit in cells:
         matrix[label][digit] += 1
     return matrix

@@ -40,8 +40,9 @@ class Backend(Protocol):
     framework: str
 
     @classmethod
-    def build(cls, name: str, *, seed: int) -> Self:
-        """A new model of architecture `name` (`cnn`, `dense`, `numpy`), initialised from `seed`."""
+    def build(cls, name: str, *, seed: int, classes: int = 10) -> Self:
+        """A new model of architecture `name` (`cnn`, `dense`, `numpy`) with `classes` outputs (11 with
+        "not a digit"), initialised from `seed`."""
         ...
 
     @classmethod
@@ -55,10 +56,15 @@ class Backend(Protocol):
         ...
 
     @property
+    def classes(self) -> int:
+        """How many outputs: 10 digits, or 11 with "not a digit"."""
+        ...
+
+    @property
     def parameter_count(self) -> int: ...
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        """(N, 28, 28) images in [0, 1] to (N, 10) probabilities."""
+        """(N, 28, 28) images in [0, 1] to (N, classes) probabilities."""
         ...
 
     def set_learning_rate(self, rate: float | Decay) -> None:

@@ -9,6 +9,7 @@ from typing import Self
 import keras
 import numpy as np
 
+from inference.answer import DIGIT_CLASSES
 from inference.models import KERAS_FILE
 from training.architectures import BUILDERS, describe, save_for_serving
 from training.backends import Decay
@@ -32,9 +33,9 @@ class KerasBackend:
         self._rate_is_variable: bool | None = None
 
     @classmethod
-    def build(cls, name: str, *, seed: int) -> Self:
+    def build(cls, name: str, *, seed: int, classes: int = DIGIT_CLASSES) -> Self:
         keras.utils.set_random_seed(seed)
-        return cls(BUILDERS[name]())
+        return cls(BUILDERS[name](classes))
 
     @classmethod
     def load(cls, directory: Path, *, seed: int) -> Self:
@@ -44,6 +45,10 @@ class KerasBackend:
     @property
     def architecture(self) -> list[str]:
         return describe(self.model)
+
+    @property
+    def classes(self) -> int:
+        return int(self.model.output_shape[-1])
 
     @property
     def parameter_count(self) -> int:

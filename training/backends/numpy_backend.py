@@ -7,13 +7,14 @@ from typing import Self
 
 import numpy as np
 
+from inference.answer import DIGIT_CLASSES
 from inference.models import NUMPY_FILE
 from inference.numpy_net import NumpyNet
 from training.backends import Decay
 from training.numpy_trainer import Adam, numpy_epoch
 
-# Layer sizes by architecture name.
-ARCHITECTURES = {"numpy": (784, 512, 256, 10)}
+# Hidden layer sizes by architecture name (the input is 784 pixels, the output one unit per class).
+ARCHITECTURES = {"numpy": (512, 256)}
 
 
 class NumpyBackend:
@@ -28,8 +29,8 @@ class NumpyBackend:
         self._decay_epoch = 0
 
     @classmethod
-    def build(cls, name: str, *, seed: int) -> Self:
-        return cls(NumpyNet.initialise(ARCHITECTURES[name], seed))
+    def build(cls, name: str, *, seed: int, classes: int = DIGIT_CLASSES) -> Self:
+        return cls(NumpyNet.initialise((784, *ARCHITECTURES[name], classes), seed))
 
     @classmethod
     def load(cls, directory: Path, *, seed: int) -> Self:
@@ -39,6 +40,10 @@ class NumpyBackend:
     def architecture(self) -> list[str]:
         sizes = self.net.sizes
         return [f"Dense({n}, relu)" for n in sizes[1:-1]] + [f"Dense({sizes[-1]}, softmax)"]
+
+    @property
+    def classes(self) -> int:
+        return int(self.net.sizes[-1])
 
     @property
     def parameter_count(self) -> int:

@@ -25,13 +25,14 @@ from django.views.decorators.http import require_POST
 from PIL import Image, ImageDraw, ImageFont
 
 from inference import registry
+from inference.answer import NOT_A_DIGIT
 from inference.errors import InferenceError
 from inference.images import png_to_data_url, thumbnail_png
 from inference.preprocess import ink_from_image, open_image
 from inference.strokes import to_png_bytes
 from training.calibration import confidence_bins, reliability_svg
 from webapp.core.admin_actions import ActionPermissionsMixin
-from webapp.drawings.models import NUMBER_MAX_DIGITS, Drawing, Kind, LabelSource
+from webapp.drawings.models import LABEL_CHOICES, NUMBER_MAX_DIGITS, Drawing, Kind, LabelSource
 from webapp.drawings.selectors import (
     REVIEW_QUEUE_ORDERING,
     confidence_outcomes,
@@ -53,6 +54,8 @@ from webapp.drawings.services import (
 
 THUMBNAIL_SIZE = 56
 DIGITS = range(10)
+# What staff may label a digit drawing: a digit, or NOT_A_DIGIT.
+LABELS = dict(LABEL_CHOICES)
 
 
 def png_data_url(data: bytes | memoryview | None) -> str | None:
@@ -97,7 +100,7 @@ def boxes_png(image: bytes, digits: list[dict[str, Any]]) -> bytes:
 class DrawingActionForm(ActionForm):
     """The action bar, with the label and the model that some actions need."""
 
-    label = forms.ChoiceField(choices=[("", "label…"), *((str(d), str(d)) for d in DIGITS)], required=False)
+    label = forms.ChoiceField(choices=[("", "label…"), *((str(v), name) for v, name in LABELS.items())], required=False)
     model = forms.ChoiceField(choices=[("", "model…"), *((m, m) for m in registry.MODEL_NAMES)], required=False)
 
 
@@ -164,6 +167,7 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
     action_form = DrawingActionForm
     actions = (
         "label_set",
+        "not_a_digit_mark",
         "prediction_confirm",
         "user_label_accept",
         "training_exclude",
@@ -351,17 +355,21 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
         """The digit, or a number's digits."""
         if obj.kind == Kind.NUMBER:
             return obj.number or "—"
+        if obj.not_a_digit:
+            return "not a digit"
         return "—" if obj.digit is None else str(obj.digit)
 
     @admin.display(description="label")
     def label_shown(self, obj: Drawing) -> str:
-        label = obj.number_label if obj.kind == Kind.NUMBER else obj.label
-        return "—" if label in (None, "") else str(label)
+        if obj.kind == Kind.NUMBER:
+            return obj.number_label or "—"
+        return "—" if obj.label is None else LABELS[obj.label]
 
     @admin.display(description="user label")
     def user_label_shown(self, obj: Drawing) -> str:
-        label = obj.user_number_label if obj.kind == Kind.NUMBER else obj.user_label
-        return "—" if label in (None, "") else str(label)
+        if obj.kind == Kind.NUMBER:
+            return obj.user_number_label or "—"
+        return "—" if obj.user_label is None else LABELS[obj.user_label]
 
     @admin.display(description="digits found")
     def number_digits(self, obj: Drawing) -> str:
@@ -397,11 +405,16 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
     @admin.action(description="Set the label chosen beside the action", permissions=["change"])
     def label_set(self, request: HttpRequest, queryset: QuerySet[Drawing]) -> None:
         label = _action_value(request, "label")
-        if label is None or not label.isdigit() or int(label) not in DIGITS:
-            self.message_user(request, "Choose a label (0-9) beside the action.", messages.ERROR)
+        if label is None or not label.isdigit() or int(label) not in LABELS:
+            self.message_user(request, "Choose a label (0-9, or not a digit) beside the action.", messages.ERROR)
             return
         count = drawings_label_bulk(drawings=queryset, label=int(label), source=LabelSource.STAFF)
-        self.message_user(request, f"Labelled {count} drawings as {label}.", messages.SUCCESS)
+        self.message_user(request, f"Labelled {count} drawings as {LABELS[int(label)]}.", messages.SUCCESS)
+
+    @admin.action(description="Mark as not a digit (a negative for fine-tuning)", permissions=["change"])
+    def not_a_digit_mark(self, request: HttpRequest, queryset: QuerySet[Drawing]) -> None:
+        count = drawings_label_bulk(drawings=queryset, label=NOT_A_DIGIT, source=LabelSource.STAFF)
+        self.message_user(request, f"Marked {count} drawings as not a digit.", messages.SUCCESS)
 
     @admin.action(description="Confirm the prediction as the label", permissions=["change"])
     def prediction_confirm(self, request: HttpRequest, queryset: QuerySet[Drawing]) -> None:
@@ -480,6 +493,7 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
             "saliency_url": png_data_url(drawing.saliency),
             "probabilities": _probabilities(drawing),
             "digits": DIGITS,
+            "not_a_digit": NOT_A_DIGIT,
             "is_number": drawing.kind == Kind.NUMBER,
             "number_max_digits": NUMBER_MAX_DIGITS,
             "can_label": self.has_change_permission(request, drawing),
@@ -496,12 +510,12 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
         if drawing.kind == Kind.NUMBER:
             return self._number_label(request, drawing)
         label = request.POST.get("label", "")
-        if not (label.isdigit() and int(label) in DIGITS):
-            self.message_user(request, "A label is a digit from 0 to 9.", messages.ERROR)
+        if not (label.isdigit() and int(label) in LABELS):
+            self.message_user(request, "A label is a digit from 0 to 9, or not a digit.", messages.ERROR)
             return HttpResponseRedirect(reverse("admin:drawings_drawing_review", args=[pk]))
         following = review_queue_next(drawing=drawing)
         drawing_label(drawing=drawing, label=int(label), source=LabelSource.STAFF)
-        self.message_user(request, f"Drawing {str(pk)[:8]} labelled {label}.", messages.SUCCESS)
+        self.message_user(request, f"Drawing {str(pk)[:8]} labelled {LABELS[int(label)]}.", messages.SUCCESS)
         if following is None:
             self.message_user(request, "That was the last drawing in the review queue.", messages.INFO)
             return HttpResponseRedirect(reverse("admin:drawings_drawing_changelist"))
@@ -533,13 +547,13 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
             "statistics": [
                 {
                     "stats": stats,
-                    "rows": [(label, row, row[label]) for label, row in enumerate(stats.confusion)],
+                    "rows": [(label, LABELS[label], row) for label, row in enumerate(stats.confusion)],
                     "busiest_day": max((n for _, n in stats.per_day), default=0),
                     "reliability_svg": _reliability_svg(stats.model_name, stats.model_version),
                 }
                 for stats in statistics
             ],
-            "digits": DIGITS,
+            "classes": LABELS.values(),
         }
         return TemplateResponse(request, "admin/drawings/drawing/statistics.html", context)
 
@@ -567,10 +581,14 @@ def _action_value(request: HttpRequest, name: str) -> str | None:
 def _probabilities(drawing: Drawing) -> list[dict[str, Any]]:
     if not drawing.probabilities:
         return []
-    return [
+    rows = [
         {"digit": digit, "percent": round(100 * p, 1), "predicted": digit == drawing.digit}
         for digit, p in enumerate(drawing.probabilities)
     ]
+    if drawing.not_a_digit_probability is not None:
+        percent = round(100 * drawing.not_a_digit_probability, 1)
+        rows.append({"digit": "not a digit", "percent": percent, "predicted": drawing.not_a_digit})
+    return rows
 
 
 def _probability_table(drawing: Drawing) -> str:

@@ -25,7 +25,7 @@ from webapp.core.schema import error_responses
 from webapp.core.throttles import ReadThrottle, SubmitThrottle
 from webapp.drawings.models import NUMBER_MAX_DIGITS, Kind, Source
 from webapp.drawings.selectors import drawing_get, drawing_result_when_finished
-from webapp.drawings.serializers import DrawingOutputSerializer, drawing_result
+from webapp.drawings.serializers import DrawingOutputSerializer, LabelField, drawing_result
 from webapp.drawings.services import (
     drawing_create_and_wait,
     drawing_explain_request,
@@ -257,8 +257,8 @@ class DrawingLabelApi(APIView):
     throttle_classes = [SubmitThrottle]
 
     class InputSerializer(serializers.Serializer):
-        label = serializers.IntegerField(  # type: ignore[assignment]
-            min_value=0, max_value=9, required=False, help_text="The digit, for a digit drawing."
+        label = LabelField(  # type: ignore[assignment]
+            required=False, help_text='The digit, for a digit drawing, or "not_a_digit".'
         )
         number = serializers.RegexField(
             NUMBER_PATTERN, required=False, help_text="The whole number as a string of digits, for a number drawing."

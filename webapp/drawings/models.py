@@ -6,6 +6,7 @@ import uuid
 
 from django.db import models
 
+from inference.answer import NOT_A_DIGIT
 from inference.segment import MAX_PARTS
 
 
@@ -38,6 +39,9 @@ class LabelSource(models.TextChoices):
 
 # The most digits a number may have (`inference.segment.MAX_PARTS`: more parts fail the drawing).
 NUMBER_MAX_DIGITS = MAX_PARTS
+
+# A label is a digit, or NOT_A_DIGIT (10, the models' 11th class) for a drawing that is not a digit.
+LABEL_CHOICES = [*((digit, str(digit)) for digit in range(10)), (NOT_A_DIGIT, "not a digit")]
 
 # How exports name a label that came from `user_label` (only when FINETUNE_TRUST_USER_LABELS is on).
 USER_LABEL_SOURCE = "user"
@@ -86,7 +90,10 @@ class Drawing(models.Model):
     )
     digit = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
     confidence = models.FloatField(null=True, blank=True, db_index=True)
-    probabilities = models.JSONField(null=True, blank=True)
+    probabilities = models.JSONField(null=True, blank=True, help_text="The ten digits' probabilities.")
+    # The model said it is not a digit (`digit` is then null; models of ten classes never say so).
+    not_a_digit = models.BooleanField(default=False)
+    not_a_digit_probability = models.FloatField(null=True, blank=True)
     # The answer to a number: its digits left to right (null when none was found) and, per digit, the
     # digit, confidence, box [x, y, w, h] in the image's pixels and 28x28 processed image (data URL).
     number = models.CharField(max_length=NUMBER_MAX_DIGITS, null=True, blank=True)
@@ -98,12 +105,16 @@ class Drawing(models.Model):
     )
 
     # What the digit really is: the trusted label (staff review or an imported data set) ...
-    label = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
+    label = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True, choices=LABEL_CHOICES)
     label_source = models.CharField(max_length=8, choices=LabelSource.choices, blank=True, default="")
     labelled_at = models.DateTimeField(null=True, blank=True)
     # ... and, apart from it, what the person who drew it said (anyone holding the feedback token).
     user_label = models.PositiveSmallIntegerField(
-        null=True, blank=True, db_index=True, help_text="What the person who drew it said it is (not reviewed)."
+        null=True,
+        blank=True,
+        db_index=True,
+        choices=LABEL_CHOICES,
+        help_text="What the person who drew it said it is (not reviewed).",
     )
     user_labelled_at = models.DateTimeField(null=True, blank=True)
     # A number's labels, as strings of digits: the trusted one (staff review) and the drawer's.
@@ -120,6 +131,11 @@ class Drawing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} ({self.model_name}, {self.status})"
+
+    @property
+    def answer_class(self) -> int | None:
+        """The class the model answered: the digit, or NOT_A_DIGIT."""
+        return NOT_A_DIGIT if self.not_a_digit else self.digit
 
     @property
     def is_finished(self) -> bool:

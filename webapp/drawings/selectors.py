@@ -17,6 +17,7 @@ from django.db.models import Case, Count, F, FloatField, IntegerField, Q, QueryS
 from django.db.models.functions import Coalesce, TruncDate
 from PIL import Image
 
+from inference.answer import NOT_A_DIGIT
 from inference.errors import InferenceError
 from inference.images import data_url_payload
 from inference.preprocess import preprocess
@@ -64,17 +65,27 @@ def drawing_result_when_finished(*, drawing_id: str | uuid.UUID, wait_seconds: f
     return drawing_result(drawing)
 
 
+# The class a drawing was answered: its digit, or NOT_A_DIGIT (null while unanswered).
+ANSWER_CLASS = Case(When(not_a_digit=True, then=Value(NOT_A_DIGIT)), default=F("digit"), output_field=IntegerField())
+ANSWERED = Q(digit__isnull=False) | Q(not_a_digit=True)
+ANSWERED_RIGHT = Q(label=F("digit")) | Q(label=NOT_A_DIGIT, not_a_digit=True)
+
+
 def confidence_outcomes(*, model_name: str, model_version: int | None) -> tuple[list[float], list[bool]]:
     """Each labelled, answered drawing of a model version: its confidence and whether the answer was right
     (what a reliability diagram plots)."""
-    rows = Drawing.objects.filter(
-        model_name=model_name,
-        model_version=model_version,
-        label__isnull=False,
-        digit__isnull=False,
-        confidence__isnull=False,
-    ).values_list("confidence", "digit", "label")
-    return [float(c or 0.0) for c, _, _ in rows], [digit == label for _, digit, label in rows]
+    rows = (
+        Drawing.objects.filter(
+            ANSWERED,
+            model_name=model_name,
+            model_version=model_version,
+            label__isnull=False,
+            confidence__isnull=False,
+        )
+        .annotate(answer=ANSWER_CLASS)
+        .values_list("confidence", "answer", "label")
+    )
+    return [float(c or 0.0) for c, _, _ in rows], [answer == label for _, answer, label in rows]
 
 
 # Review, statistics and export.
@@ -164,16 +175,16 @@ def drawing_statistics(*, queryset: QuerySet[Drawing] | None = None) -> list[Mod
     totals = queryset.values(*key).annotate(
         total=Count("id"),
         labelled=Count("id", filter=Q(label__isnull=False)),
-        evaluated=Count("id", filter=Q(label__isnull=False, digit__isnull=False)),
-        correct=Count("id", filter=Q(label=F("digit"))),
+        evaluated=Count("id", filter=Q(label__isnull=False) & ANSWERED),
+        correct=Count("id", filter=ANSWERED_RIGHT),
         user_labelled=Count("id", filter=Q(user_label__isnull=False)),
-        user_confirmed=Count("id", filter=Q(user_label=F("digit"))),
+        user_confirmed=Count("id", filter=Q(user_label=F("digit")) | Q(user_label=NOT_A_DIGIT, not_a_digit=True)),
     )
     confusions: dict[tuple[str, int | None], list[list[int]]] = {}
-    pairs = queryset.filter(label__isnull=False, digit__isnull=False).values(*key, "label", "digit")
-    for row in pairs.annotate(n=Count("id")):
+    pairs = queryset.filter(ANSWERED, label__isnull=False).annotate(answer=ANSWER_CLASS)
+    for row in pairs.values(*key, "label", "answer").annotate(n=Count("id")):
         matrix = confusions.setdefault((row["model_name"], row["model_version"]), _empty_confusion())
-        matrix[row["label"]][row["digit"]] = row["n"]
+        matrix[row["label"]][row["answer"]] = row["n"]
     days: dict[tuple[str, int | None], list[tuple[date, int]]] = {}
     per_day = queryset.annotate(day=TruncDate("created_at")).values(*key, "day").annotate(n=Count("id"))
     for row in per_day.order_by("day"):
@@ -197,7 +208,8 @@ def drawing_statistics(*, queryset: QuerySet[Drawing] | None = None) -> list[Mod
 
 
 def _empty_confusion() -> list[list[int]]:
-    return [[0] * 10 for _ in range(10)]
+    """Rows and columns: the ten digits, then "not a digit"."""
+    return [[0] * (NOT_A_DIGIT + 1) for _ in range(NOT_A_DIGIT + 1)]
 
 
 def user_labels_trusted() -> bool:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from inference.answer import NOT_A_DIGIT
 from inference.images import png_to_data_url
 from webapp.drawings.models import Drawing, Kind
 
@@ -15,10 +17,34 @@ def _png_data_url(data: bytes | memoryview | None) -> str | None:
     return None if data is None else png_to_data_url(data)
 
 
-class NumberDigitSerializer(serializers.Serializer):
-    """One digit of a number, as the worker found and read it."""
+# How the API names the label NOT_A_DIGIT.
+NOT_A_DIGIT_NAME = "not_a_digit"
 
-    digit = serializers.IntegerField(min_value=0, max_value=9)
+
+@extend_schema_field(
+    {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 9}, {"type": "string", "enum": [NOT_A_DIGIT_NAME]}]}
+)
+class LabelField(serializers.Field):
+    """A label: a digit 0-9, or "not_a_digit" (stored as NOT_A_DIGIT)."""
+
+    default_error_messages = {"invalid": 'A label is a digit from 0 to 9, or "not_a_digit".'}
+
+    def to_representation(self, value: int) -> int | str:
+        return NOT_A_DIGIT_NAME if value == NOT_A_DIGIT else value
+
+    def to_internal_value(self, data: Any) -> int:
+        if data == NOT_A_DIGIT_NAME:
+            return NOT_A_DIGIT
+        if isinstance(data, bool) or not isinstance(data, int | str) or not str(data).isdigit() or int(data) > 9:
+            self.fail("invalid")
+        return int(data)
+
+
+class NumberDigitSerializer(serializers.Serializer):
+    """One part of a number, as the worker found and read it: a digit, or not a digit."""
+
+    digit = serializers.IntegerField(min_value=0, max_value=9, allow_null=True, help_text="Null when not a digit.")
+    not_a_digit = serializers.BooleanField(default=False, help_text="The model says this part is not a digit.")
     confidence = serializers.FloatField()
     box = serializers.ListField(
         child=serializers.IntegerField(min_value=0),
@@ -37,9 +63,17 @@ class DrawingOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
     model = serializers.CharField(source="model_name")
     model_version = serializers.IntegerField(allow_null=True)
-    digit = serializers.IntegerField(allow_null=True)
-    confidence = serializers.FloatField(allow_null=True)
-    probabilities = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    digit = serializers.IntegerField(allow_null=True, help_text="Null until answered, and when it is not a digit.")
+    not_a_digit = serializers.BooleanField(
+        help_text="The model says the drawing is not a digit (a letter, a scribble, a shape, several digits)."
+    )
+    confidence = serializers.FloatField(allow_null=True, help_text="The probability of the answer (a digit, or not).")
+    probabilities = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True, help_text="The ten digits' probabilities."
+    )
+    not_a_digit_probability = serializers.FloatField(
+        allow_null=True, help_text="The probability that it is not a digit (0 for models without that class)."
+    )
     processed_image = serializers.SerializerMethodField()
     number = serializers.CharField(
         allow_null=True,
@@ -51,8 +85,8 @@ class DrawingOutputSerializer(serializers.Serializer):
         help_text="Only when an explanation was asked for: a 28x28 PNG data URL to lay over `processed_image`, "
         "orange where pixels spoke for the digit, blue against it, stronger where more opaque."
     )
-    label = serializers.IntegerField(allow_null=True, help_text="The trusted label (staff review or import).")  # type: ignore[assignment]
-    user_label = serializers.IntegerField(allow_null=True, help_text="What the person who drew it said it is.")
+    label = LabelField(allow_null=True, help_text="The trusted label (staff review or import).")  # type: ignore[assignment]
+    user_label = LabelField(allow_null=True, help_text="What the person who drew it said it is.")
     number_label = serializers.CharField(help_text="A number drawing's trusted label (staff review); empty if none.")
     user_number_label = serializers.CharField(help_text="The number the person who drew it said it is; empty if none.")
     error = serializers.SerializerMethodField()

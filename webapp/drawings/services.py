@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from inference import registry
+from inference.answer import NOT_A_DIGIT, read_answer
 from inference.errors import BlankDrawing, InferenceError
 from inference.images import png_to_data_url, thumbnail_png
 from inference.models import DigitModel
@@ -164,18 +165,20 @@ def drawing_predict(*, drawing_id: str) -> Drawing | None:
         predicted = time.perf_counter()
     except InferenceError as exc:
         return _drawing_fail(drawing, exc.code, exc.message)
-    digit = int(probabilities.argmax())
+    answer = read_answer(probabilities)
     drawing.status = Status.DONE
     drawing.model_version = model.version
     drawing.processed_image = processed.png
     drawing.thumbnail = processed.thumbnail
-    drawing.probabilities = [round(float(p), 6) for p in probabilities]
-    drawing.digit = digit
-    drawing.confidence = float(probabilities[digit])
+    drawing.probabilities = answer.probabilities
+    drawing.digit = answer.digit
+    drawing.not_a_digit = answer.not_a_digit
+    drawing.not_a_digit_probability = answer.not_a_digit_probability
+    drawing.confidence = answer.confidence
     drawing.preprocess_ms = round((preprocessed - began) * 1000, 3)
     drawing.inference_ms = round((predicted - preprocessed) * 1000, 3)
     if drawing.explain:
-        drawing.saliency = _saliency_png(drawing, model, processed.pixels, digit)
+        drawing.saliency = _saliency_png(drawing, model, processed.pixels, int(probabilities.argmax()))
         if drawing.saliency is None:  # the request is dropped, so that nobody waits for it
             Drawing.objects.filter(pk=drawing.pk).update(explain=False)
             drawing.explain = False
@@ -196,19 +199,21 @@ def _number_predict(drawing: Drawing) -> Drawing:
         predicted = time.perf_counter()
     except InferenceError as exc:
         return _drawing_fail(drawing, exc.code, exc.message)
-    answers = [int(row.argmax()) for row in probabilities]
+    answers = [read_answer(row) for row in probabilities]
     drawing.status = Status.DONE
     drawing.model_version = model.version
     drawing.thumbnail = thumbnail_png(ink, THUMBNAIL_SIZE)
-    drawing.number = "".join(str(digit) for digit in answers) or None
+    # Parts that are not digits are listed with their boxes but are not part of the number.
+    drawing.number = "".join(str(answer.digit) for answer in answers if answer.digit is not None) or None
     drawing.digits = [
         {
-            "digit": digit,
-            "confidence": round(float(row[digit]), 6),
+            "digit": answer.digit,
+            "confidence": answer.confidence,
+            "not_a_digit": answer.not_a_digit,
             "box": list(part.box),
             "processed_image": png_to_data_url(part.png),
         }
-        for part, row, digit in zip(parts, probabilities, answers, strict=True)
+        for part, answer in zip(parts, answers, strict=True)
     ]
     drawing.preprocess_ms = round((preprocessed - began) * 1000, 3)
     drawing.inference_ms = round((predicted - preprocessed) * 1000, 3)
@@ -254,7 +259,7 @@ def drawing_explain(*, drawing_id: str) -> Drawing | None:
         return drawing
     if drawing.status != Status.DONE:
         raise ExplanationNotReady()
-    assert drawing.model_version is not None and drawing.digit is not None  # set on every done drawing
+    assert drawing.model_version is not None and drawing.answer_class is not None  # set on every done drawing
     try:
         model = version_model(drawing.model_name, drawing.model_version)
         pixels = preprocess(bytes(drawing.image)).pixels
@@ -262,7 +267,7 @@ def drawing_explain(*, drawing_id: str) -> Drawing | None:
         logger.exception("No saliency map for drawing %s", drawing.pk)
         saliency = None
     else:
-        saliency = _saliency_png(drawing, model, pixels, drawing.digit)
+        saliency = _saliency_png(drawing, model, pixels, drawing.answer_class)
     if saliency is None:  # the request is dropped, so that nobody waits for it
         Drawing.objects.filter(pk=drawing.pk).update(explain=False)
     else:
@@ -284,6 +289,8 @@ JOB_RESULT_FIELDS = [
     "thumbnail",
     "probabilities",
     "digit",
+    "not_a_digit",
+    "not_a_digit_probability",
     "number",
     "digits",
     "confidence",
@@ -456,9 +463,9 @@ def drawings_requeue_stale(*, older_than_seconds: int | None = None) -> int:
 
 
 def drawings_label_bulk(*, drawings: QuerySet[Drawing], label: int, source: LabelSource = LabelSource.STAFF) -> int:
-    """Give every drawing in `drawings` the same label; returns how many were labelled."""
-    if not 0 <= label <= 9:
-        raise ValueError(f"A label is a digit 0-9, not {label}.")
+    """Give every drawing in `drawings` the same label (a digit, or NOT_A_DIGIT); returns how many were labelled."""
+    if not 0 <= label <= NOT_A_DIGIT:
+        raise ValueError(f"A label is a digit 0-9 or {NOT_A_DIGIT} (not a digit), not {label}.")
     return drawings.filter(kind=Kind.DIGIT).update(label=label, label_source=source, labelled_at=timezone.now())
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from inference.answer import NOT_A_DIGIT
 from inference.images import ink_box, place_strokes
 from inference.preprocess import INK_THRESHOLD, ink_from_image, open_image
 from inference.strokes import CANVAS_SIZE, HEIGHT_FRACTION, render_strokes, to_png_bytes
@@ -78,7 +79,8 @@ def folder_records(directory: Path, *, writer: str, prefix: str) -> Iterator[Dra
 
 
 def strokes_records(path: Path, *, prefix: str) -> Iterator[DrawingImport]:
-    """unipen-dev JSON lines: `label`, `institution`, `writer`, `source` and normalised `strokes`."""
+    """unipen-dev JSON lines: `label`, `institution`, `writer`, `source` and normalised `strokes` (a letter's
+    label makes a drawing labelled not a digit)."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt") as handle:
         for line in handle:
@@ -88,11 +90,17 @@ def strokes_records(path: Path, *, prefix: str) -> Iterator[DrawingImport]:
             strokes = record["strokes"]
             yield DrawingImport(
                 external_id=f"{prefix}:{record['source']}",
-                label=int(record["label"]),
+                label=record_label(record["label"]),
                 writer=f"{record['institution']}/{record['writer']}",
                 image=functools.partial(_png_from_strokes, strokes),
                 strokes=canvas_strokes(strokes),
             )
+
+
+def record_label(label: int | str) -> int:
+    """A data set's label as a drawing's: a digit, or NOT_A_DIGIT for anything else (unipen-dev's letters)."""
+    text = str(label)
+    return int(text) if text.isascii() and text.isdigit() and int(text) <= 9 else NOT_A_DIGIT
 
 
 def canvas_strokes(

@@ -4,6 +4,8 @@
 (() => {
   const SIZE = 400; // logical drawing surface, and the size of the exported PNG
   const NUMBER_WIDTH = 1200; // a number's canvas: as tall as a digit's, three times as wide
+  const NOT_A_DIGIT = "not_a_digit"; // the label (and the answer) of a drawing that is not a digit
+  const NOT_A_DIGIT_MARK = "✗"; // how the page shows that answer where a digit would be
   const LINE_WIDTH = 25; // at 400 px: the stroke-to-digit proportions the models were trained for
   const MIN_STEP = 1.5; // skip pointer samples closer than this to the last kept point
   const MAX_POINTS = 5000; // the API's limit per drawing
@@ -568,6 +570,7 @@
 
   function showEmptyAnswer() {
     ui.answer.dataset.state = "empty";
+    ui.answer.dataset.notADigit = "false";
     showNumberParts(false);
     ui.digit.textContent = "–";
     ui.confidence.textContent = "\u00a0";
@@ -608,7 +611,7 @@
       for (const { digit, box } of digits) {
         const [x, y, w, h] = box;
         ctx.strokeRect(x, y, w, h);
-        ctx.fillText(String(digit), x + 4, Math.max(44, y - 2));
+        ctx.fillText(digit == null ? NOT_A_DIGIT_MARK : String(digit), x + 4, Math.max(44, y - 2));
       }
     };
     picture.src = image;
@@ -633,7 +636,9 @@
         img.alt = `Digit ${index + 1} as the model saw it`;
         img.width = 56;
         img.height = 56;
-        item.append(img, element("span", "number-digit-answer", String(d.digit)), element("span", "number-digit-confidence", percent(d.confidence, 0)));
+        const read = d.not_a_digit ? NOT_A_DIGIT_MARK : String(d.digit);
+        item.title = d.not_a_digit ? "Not a digit: left out of the number" : `Read as ${d.digit}`;
+        item.append(img, element("span", "number-digit-answer", read), element("span", "number-digit-confidence", percent(d.confidence, 0)));
         return item;
       }),
     );
@@ -649,8 +654,11 @@
   function showResult(result, id, token) {
     ui.answer.dataset.state = "done";
     ui.answer.dataset.drawingId = id;
-    ui.digit.textContent = String(result.digit);
-    ui.confidence.textContent = `${percent(result.confidence)} confident`;
+    ui.answer.dataset.notADigit = String(Boolean(result.not_a_digit));
+    ui.digit.textContent = result.not_a_digit ? NOT_A_DIGIT_MARK : String(result.digit);
+    ui.confidence.textContent = result.not_a_digit
+      ? `That does not look like a digit (${percent(result.confidence)} sure)`
+      : `${percent(result.confidence)} confident`;
     const m = modelInfo(result.model);
     ui.answerModel.textContent = `${m.title}${result.model_version ? ` · v${result.model_version}` : ""}`;
     const t = result.timings || {};
@@ -671,8 +679,8 @@
     ui.explain.textContent = "Explain";
     if (result.saliency) showSaliency(result.saliency);
     fillBars(mainBars, result.probabilities, result.digit);
-    ui.confirm.textContent = `Yes, it's ${result.digit}`;
-    ui.confirm.dataset.label = String(result.digit);
+    ui.confirm.textContent = result.not_a_digit ? "Right, it's not a digit" : `Yes, it's ${result.digit}`;
+    ui.confirm.dataset.label = String(answerOf(result));
     labelled = null;
     setFeedbackEnabled(true, id, token);
     updateHistory(result);
@@ -752,7 +760,7 @@
     card.dataset.state = result.status;
     const [digit, confidence] = [card.querySelector(".compare-digit"), card.querySelector(".compare-confidence")];
     if (result.status === "done") {
-      digit.textContent = result.kind === "number" ? (result.number ?? "–") : String(result.digit);
+      digit.textContent = result.kind === "number" ? (result.number ?? "–") : answerMark(answerOf(result));
       confidence.textContent = `${percent(result.confidence)} · ${ms(result.timings && result.timings.inference_ms)}`;
       fillBars(card.bars, result.probabilities, result.digit);
     } else {
@@ -762,6 +770,24 @@
   }
 
   /* ---------- feedback ---------- */
+
+  /** A digit drawing's answer as a label: the digit, or NOT_A_DIGIT. */
+  function answerOf(result) {
+    return result.not_a_digit ? NOT_A_DIGIT : result.digit;
+  }
+
+  /** A label button's value: a digit (a number), or NOT_A_DIGIT. */
+  function parseLabel(value) {
+    return value === NOT_A_DIGIT ? value : Number(value);
+  }
+
+  function answerMark(label) {
+    return label === NOT_A_DIGIT ? NOT_A_DIGIT_MARK : String(label);
+  }
+
+  function answerName(label) {
+    return label === NOT_A_DIGIT ? "not a digit" : String(label);
+  }
 
   function setFeedbackEnabled(enabled, id, token) {
     ui.feedback.dataset.state = enabled ? "open" : "disabled";
@@ -793,9 +819,10 @@
     }
     if (ui.feedback.dataset.drawingId !== id) return;
     labelled = label;
-    for (const button of ui.labels) button.setAttribute("aria-pressed", String(Number(button.dataset.label) === label));
+    for (const button of ui.labels) button.setAttribute("aria-pressed", String(parseLabel(button.dataset.label) === label));
     const right = String(label) === ui.confirm.dataset.label;
-    ui.feedbackNote.textContent = right ? "Thanks! Marked as right." : `Thanks! Saved as ${label}.`;
+    const saved = label === NOT_A_DIGIT ? "not a digit" : label;
+    ui.feedbackNote.textContent = right ? "Thanks! Marked as right." : `Thanks! Saved as ${saved}.`;
     ui.feedback.dataset.state = "sent";
     if (entry) {
       entry.label = label;
@@ -822,7 +849,7 @@
   function updateHistory(result) {
     if (!historyEntry) return;
     historyEntry.model = result.model;
-    historyEntry.digit = result.kind === "number" ? result.number : result.digit;
+    historyEntry.digit = result.kind === "number" ? result.number : answerOf(result);
     historyEntry.confidence = result.confidence;
     historyEntry.label = labelled;
     renderHistory();
@@ -838,16 +865,16 @@
         img.alt = "";
         img.width = 56;
         img.height = 56;
-        const answer = element("span", "history-digit", entry.digit == null ? "…" : String(entry.digit));
+        const answer = element("span", "history-digit", entry.digit == null ? "…" : answerMark(entry.digit));
         const meta = element("span", "history-meta", modelInfo(entry.model).name);
         item.append(img, answer, meta);
         if (entry.label != null) {
-          const mark = element("span", "history-label", entry.label === entry.digit ? "✓" : `was ${entry.label}`);
+          const mark = element("span", "history-label", entry.label === entry.digit ? "✓" : `was ${answerMark(entry.label)}`);
           mark.classList.toggle("wrong", entry.label !== entry.digit);
           item.append(mark);
         }
-        const said = entry.digit == null ? "waiting" : `read as ${entry.digit} by ${modelInfo(entry.model).title}`;
-        item.title = entry.label == null ? said : `${said}; it was ${entry.label}`;
+        const said = entry.digit == null ? "waiting" : `read as ${answerName(entry.digit)} by ${modelInfo(entry.model).title}`;
+        item.title = entry.label == null ? said : `${said}; it was ${answerName(entry.label)}`;
         return item;
       }),
     );
@@ -865,7 +892,7 @@
   });
   ui.confirm.addEventListener("click", () => {
     const shown = ui.confirm.dataset.label;
-    sendLabel(ui.feedback.dataset.kind === "number" ? shown : Number(shown));
+    sendLabel(ui.feedback.dataset.kind === "number" ? shown : parseLabel(shown));
   });
   ui.numberFeedback.addEventListener("submit", (e) => {
     e.preventDefault();
@@ -878,7 +905,7 @@
     ui.canvas.setAttribute("aria-label", `Drawing area: draw ${number ? "a number" : "one digit"} with your mouse, finger or pen`);
     sketch.setWidth(number ? NUMBER_WIDTH : SIZE);
   });
-  for (const button of ui.labels) button.addEventListener("click", () => sendLabel(Number(button.dataset.label)));
+  for (const button of ui.labels) button.addEventListener("click", () => sendLabel(parseLabel(button.dataset.label)));
 
   ui.model.addEventListener("change", () => {
     store(STORE.model, ui.model.value);
@@ -905,8 +932,8 @@
       predict();
     } else if (e.key === "Escape" && !target.closest("select")) {
       sketch.clear();
-    } else if (/^[0-9]$/.test(e.key) && !typing && ui.feedback.dataset.state !== "disabled" && ui.feedback.dataset.kind !== "number") {
-      sendLabel(Number(e.key));
+    } else if (/^[0-9n]$/.test(e.key) && !typing && ui.feedback.dataset.state !== "disabled" && ui.feedback.dataset.kind !== "number") {
+      sendLabel(e.key === "n" ? NOT_A_DIGIT : Number(e.key));
     }
   });
 

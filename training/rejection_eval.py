@@ -1,0 +1,118 @@
+"""How well each model says "that is not a digit", and what it costs the digits.
+
+    python -m training.rejection_eval --model all|cnn|dense|numpy --version 4 5 6 [--output F.json]
+        [--update-cards]
+
+For each version: the share of unipen-dev's letters it rejects (those of the fine-tuning split's held-out
+writers, and all of them), of generated negatives it rejects (`training.negatives`, made from MNIST's
+test digits with a seed training never used, by kind), and of unipen-dev's digits it wrongly rejects;
+and its accuracy on MNIST test and unipen-dev standard, a rejected digit counted wrong. Drawings go
+through the page's rendering and preprocessing (`training.evaluate.website_set`, cached).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inference import registry
+from inference.answer import NOT_A_DIGIT
+from training.calibration import finetune_holdout_mask
+from training.data import load_mnist, load_unipen, load_unipen_letters
+from training.evaluate import predict, website_set
+from training.negatives import KINDS, make_negatives
+
+GENERATED_COUNT = 2000
+GENERATED_SEED = 2026_11_26
+
+
+def _rejected(model: Any, images: np.ndarray) -> np.ndarray:
+    return predict(model, images).argmax(axis=1) == NOT_A_DIGIT
+
+
+def measure(name: str, version: int) -> dict[str, Any]:
+    """The rejection figures and accuracies of one model version."""
+    model = registry.get_model(name, version)
+    mnist = load_mnist()
+    letters = website_set("letters", "standard", "ours")
+    letters_held_out = finetune_holdout_mask(load_unipen_letters())
+    digits = website_set("unipen", "standard", "ours")
+    digits_held_out = finetune_holdout_mask(load_unipen())
+    generated = make_negatives(GENERATED_COUNT, digits=mnist.x_test, seed=GENERATED_SEED)
+    kinds = np.array([KINDS[i % len(KINDS)] for i in range(GENERATED_COUNT)])
+    letters_rejected = _rejected(model, letters.x)
+    generated_rejected = _rejected(model, generated)
+    digit_answers = predict(model, digits.x).argmax(axis=1)
+    mnist_answers = predict(model, mnist.x_test).argmax(axis=1)
+    return {
+        "version": version,
+        "letters_held_out_rejected": float(letters_rejected[letters_held_out].mean()),
+        "letters_held_out": int(letters_held_out.sum()),
+        "letters_all_rejected": float(letters_rejected.mean()),
+        "generated_rejected": {kind: float(generated_rejected[kinds == kind].mean()) for kind in KINDS},
+        "unipen_digits_rejected": float(np.mean(digit_answers == NOT_A_DIGIT)),
+        "unipen_held_out_digits_rejected": float(np.mean(digit_answers[digits_held_out] == NOT_A_DIGIT)),
+        "mnist_digits_rejected": float(np.mean(mnist_answers == NOT_A_DIGIT)),
+        "mnist_test_accuracy": float(np.mean(mnist_answers == mnist.y_test)),
+        "unipen_standard_accuracy": float(np.mean(digit_answers == digits.y)),
+        "unipen_held_out_accuracy": float(np.mean(digit_answers[digits_held_out] == digits.y[digits_held_out])),
+    }
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def markdown(results: list[tuple[str, dict[str, Any]]]) -> str:
+    """One row per model version."""
+    header = [
+        "model",
+        "letters held out",
+        "all letters",
+        *(f"generated {kind}" for kind in KINDS),
+        "unipen digits rejected",
+        "MNIST digits rejected",
+        "MNIST test acc.",
+        "unipen standard acc.",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, r in results:
+        cells = [
+            f"{name} v{r['version']}",
+            _percent(r["letters_held_out_rejected"]),
+            _percent(r["letters_all_rejected"]),
+            *(_percent(r["generated_rejected"][kind]) for kind in KINDS),
+            _percent(r["unipen_digits_rejected"]),
+            _percent(r["mnist_digits_rejected"]),
+            _percent(r["mnist_test_accuracy"]),
+            _percent(r["unipen_standard_accuracy"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=[*registry.MODEL_NAMES, "all"], required=True)
+    parser.add_argument("--version", type=int, nargs="+", required=True, help="versions to measure")
+    parser.add_argument("--output", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument("--update-cards", action="store_true", help="write the figures into the model cards")
+    args = parser.parse_args(argv)
+    names = list(registry.MODEL_NAMES) if args.model == "all" else [args.model]
+    results = [(name, measure(name, version)) for name in names for version in args.version]
+    print(markdown(results), end="")
+    if args.update_cards:
+        for name, result in results:
+            card = registry.read_card(name, result["version"])
+            figures = {key: value for key, value in result.items() if key != "version"}
+            registry.card_update(name, result["version"], {"metrics": {**card["metrics"], "not_a_digit": figures}})
+    if args.output:
+        args.output.write_text(json.dumps([{"model": name, **result} for name, result in results], indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
