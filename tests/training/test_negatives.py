@@ -1,0 +1,84 @@
+"""Generated drawings that are not digits, and how training and fine-tuning use them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inference import registry
+from inference.answer import NOT_A_DIGIT
+from inference.preprocess import MASS_CENTRE
+from tests.factories import mnist
+from training.finetune import FinetuneConfig, LabelledArrays, finetune
+from training.negatives import KINDS, make_negatives, with_negatives
+from training.train import train_model
+
+
+def test_negatives_are_preprocessed_like_drawings_and_reproducible():
+    digits = mnist().x_train[:200]
+
+    first = make_negatives(40, digits=digits, seed=3)
+    again = make_negatives(40, digits=digits, seed=3)
+    other = make_negatives(40, digits=digits, seed=4)
+
+    assert first.shape == (40, 28, 28) and first.dtype == np.float32
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert first.min() >= 0 and np.allclose(first.max(axis=(1, 2)), 1.0)
+    for image in first:  # every one has ink, centred by mass as the site's preprocessing does
+        rows, columns = image.sum(axis=1), image.sum(axis=0)
+        assert abs(rows @ np.arange(28) / rows.sum() - MASS_CENTRE) < 1.0
+        assert abs(columns @ np.arange(28) / columns.sum() - MASS_CENTRE) < 1.0
+
+
+def test_several_digits_side_by_side_fill_the_width_not_the_height():
+    negatives = make_negatives(len(KINDS) * 10, digits=mnist().x_train[:200], seed=5)
+    several = negatives[KINDS.index("digits") :: len(KINDS)]
+
+    heights = [(image.max(axis=1) > 0.2).sum() for image in several]
+    widths = [(image.max(axis=0) > 0.2).sum() for image in several]
+    # The longer side is fitted to 20 pixels: most often the row's width (two ones can stand taller).
+    assert np.median(widths) >= 19 and np.median(heights) < 14, (widths, heights)
+
+
+def test_negatives_join_the_digits_as_the_eleventh_class():
+    x, y = np.zeros((3, 28, 28), np.float32), np.array([1, 2, 3])
+
+    all_x, all_y = with_negatives(x, y, np.ones((2, 28, 28), np.float32))
+
+    assert all_x.shape == (5, 28, 28)
+    assert all_y.tolist() == [1, 2, 3, NOT_A_DIGIT, NOT_A_DIGIT]
+
+
+@pytest.mark.parametrize("negatives", [75, 0])
+def test_fine_tuning_uses_not_a_digit_labels_only_when_the_model_has_that_class(
+    negatives: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    data = mnist()
+    train_model("numpy", mnist=data, epochs=1, limit=300, negatives=negatives)
+    letters = make_negatives(40, digits=data.x_train[:100], seed=9)
+    labels = np.concatenate([data.y_test[:60], np.full(40, NOT_A_DIGIT)])
+    images = np.concatenate([data.x_test[:60], letters])
+
+    result = finetune(
+        "numpy",
+        base_version=1,
+        new_version=2,
+        train=LabelledArrays(images[::2], labels[::2]),
+        holdout=LabelledArrays(images[1::2], labels[1::2]),
+        mnist=data,
+        config=FinetuneConfig(epochs=1),
+    )
+
+    card = registry.read_card("numpy", 2)
+    if negatives:
+        assert card["data"]["website_holdout"] == 50  # the negatives are held out too ...
+        assert card["training"]["negative_replay"] > 0  # ... and generated ones replayed
+        assert 0 <= result.after["holdout_negatives_rejected"] <= 1
+    else:
+        assert card["data"]["website_holdout"] == 30  # a ten-class model leaves them out
+        assert card["training"]["negative_replay"] == 0
+        assert "holdout_negatives_rejected" not in result.after
