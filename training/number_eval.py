@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from inference import registry
+from inference.answer import NOT_A_DIGIT
 from inference.preprocess import ink_from_image, open_image, preprocess, preprocess_pixels
 from inference.segment import segment_digits
 from inference.strokes import STROKE_WIDTH, draw_strokes, render_strokes, to_png_bytes
@@ -115,7 +116,8 @@ def read_numbers(numbers: list[DrawnNumber], model: Any, *, with_strokes: bool) 
         read = ""
         if parts:
             probabilities = model.predict(np.stack([p.pixels for p in parts]))
-            read = "".join(str(int(d)) for d in probabilities.argmax(axis=1))
+            # As the worker answers: a part the model says is not a digit is left out of the number.
+            read = "".join(str(int(d)) for d in probabilities.argmax(axis=1) if d != NOT_A_DIGIT)
         whole += read == number.digits
         digits_total += len(number.digits)
         if len(read) == len(number.digits):

@@ -8,12 +8,16 @@ writers, and all of them), of generated negatives it rejects (`training.negative
 test digits with a seed training never used, by kind), and of unipen-dev's digits it wrongly rejects;
 and its accuracy on MNIST test and unipen-dev standard, a rejected digit counted wrong. Drawings go
 through the page's rendering and preprocessing (`training.evaluate.website_set`, cached).
+
+A ten-class version has no "not a digit" class; for it the figures are those of the other way to say it,
+a threshold on the confidence, set so that it rejects `THRESHOLD_DIGITS_REJECTED` of unipen-dev's digits.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +32,25 @@ from training.negatives import KINDS, make_negatives
 
 GENERATED_COUNT = 2000
 GENERATED_SEED = 2026_11_26
-
-
-def _rejected(model: Any, images: np.ndarray) -> np.ndarray:
-    return predict(model, images).argmax(axis=1) == NOT_A_DIGIT
+THRESHOLD_DIGITS_REJECTED = 0.01
 
 
 def measure(name: str, version: int) -> dict[str, Any]:
     """The rejection figures and accuracies of one model version."""
     model = registry.get_model(name, version)
+    digits = website_set("unipen", "standard", "ours")
+    digit_probabilities = predict(model, digits.x)
+    if digit_probabilities.shape[1] > NOT_A_DIGIT:
+        return _measure(model, version, digit_probabilities, lambda p: p.argmax(axis=1) == NOT_A_DIGIT)
+    threshold = float(np.quantile(digit_probabilities.max(axis=1), THRESHOLD_DIGITS_REJECTED))
+    result = _measure(model, version, digit_probabilities, lambda p: p.max(axis=1) < threshold)
+    return {**result, "rule": f"confidence below {threshold:.4f}"}
+
+
+def _measure(
+    model: Any, version: int, digit_probabilities: np.ndarray, rejects: Callable[[np.ndarray], np.ndarray]
+) -> dict[str, Any]:
+    """The figures of one version whose rule `rejects` turns probabilities into "not a digit"."""
     mnist = load_mnist()
     letters = website_set("letters", "standard", "ours")
     letters_held_out = finetune_holdout_mask(load_unipen_letters())
@@ -44,12 +58,13 @@ def measure(name: str, version: int) -> dict[str, Any]:
     digits_held_out = finetune_holdout_mask(load_unipen())
     generated = make_negatives(GENERATED_COUNT, digits=mnist.x_test, seed=GENERATED_SEED)
     kinds = np.array([KINDS[i % len(KINDS)] for i in range(GENERATED_COUNT)])
-    letters_rejected = _rejected(model, letters.x)
-    generated_rejected = _rejected(model, generated)
-    digit_answers = predict(model, digits.x).argmax(axis=1)
-    mnist_answers = predict(model, mnist.x_test).argmax(axis=1)
+    letters_rejected = rejects(predict(model, letters.x))
+    generated_rejected = rejects(predict(model, generated))
+    digit_answers = _answers(digit_probabilities, rejects)
+    mnist_answers = _answers(predict(model, mnist.x_test), rejects)
     return {
         "version": version,
+        "rule": "11th class",
         "letters_held_out_rejected": float(letters_rejected[letters_held_out].mean()),
         "letters_held_out": int(letters_held_out.sum()),
         "letters_all_rejected": float(letters_rejected.mean()),
@@ -63,6 +78,11 @@ def measure(name: str, version: int) -> dict[str, Any]:
     }
 
 
+def _answers(probabilities: np.ndarray, rejects: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Each drawing's answer: its most probable class, or NOT_A_DIGIT where the rule rejects it."""
+    return np.where(rejects(probabilities), NOT_A_DIGIT, probabilities.argmax(axis=1))
+
+
 def _percent(value: float) -> str:
     return f"{100 * value:.2f}%"
 
@@ -71,6 +91,7 @@ def markdown(results: list[tuple[str, dict[str, Any]]]) -> str:
     """One row per model version."""
     header = [
         "model",
+        "rule",
         "letters held out",
         "all letters",
         *(f"generated {kind}" for kind in KINDS),
@@ -83,6 +104,7 @@ def markdown(results: list[tuple[str, dict[str, Any]]]) -> str:
     for name, r in results:
         cells = [
             f"{name} v{r['version']}",
+            r["rule"],
             _percent(r["letters_held_out_rejected"]),
             _percent(r["letters_all_rejected"]),
             *(_percent(r["generated_rejected"][kind]) for kind in KINDS),

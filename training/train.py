@@ -21,7 +21,7 @@ import numpy as np
 from inference import registry
 from inference.answer import DIGIT_CLASSES, NOT_A_DIGIT
 from training.augment import Augmentation, augment
-from training.backends import Decay, backend_class
+from training.backends import Backend, Decay, backend_class
 from training.cards import build_card
 from training.data import Mnist, load_mnist
 from training.metrics import accuracy
@@ -120,6 +120,16 @@ def train_model(
         backend.epoch(images, y_train, batch_size=recipe.batch_size, rng=rng, progress=True)
     backend.save(directory)
     seconds = time.perf_counter() - started
+    training = {"epochs": epochs, "seed": seed, "augmentation": augmentation.describe(), "seconds": round(seconds, 1)}
+    return model_card_write(name, version, backend, mnist=mnist, training=training, negatives=negatives)
+
+
+def model_card_write(
+    name: str, version: int, backend: Backend, *, mnist: Mnist, training: dict[str, Any], negatives: int
+) -> dict[str, Any]:
+    """Measure a version just trained and write its card: the recipe, `training` (epochs, seed,
+    augmentation, seconds), the data and the metrics. Returns the card."""
+    recipe = RECIPES[name]
     metrics = {"mnist_test_accuracy": accuracy(backend.predict(mnist.x_test), mnist.y_test)}
     if hwd1000_dir() is not None:
         from training.evaluate import website_set
@@ -127,7 +137,7 @@ def train_model(
         hwd = website_set("hwd1000", "standard", "ours")
         metrics["hwd1000_accuracy"] = accuracy(backend.predict(hwd.x), hwd.y)
     if negatives:
-        unseen = make_negatives(NEGATIVES_TEST, digits=mnist.x_test, seed=seed + 1)
+        unseen = make_negatives(NEGATIVES_TEST, digits=mnist.x_test, seed=training["seed"] + 1)
         metrics["negatives_test_rejected"] = float(np.mean(backend.predict(unseen).argmax(axis=1) == NOT_A_DIGIT))
     card = build_card(
         name=name,
@@ -139,26 +149,26 @@ def train_model(
         parameters=backend.parameter_count,
         metrics=metrics,
         training={
-            "epochs": epochs,
+            "epochs": training["epochs"],
             "batch_size": recipe.batch_size,
             "learning_rate": [recipe.learning_rate, recipe.final_learning_rate],
             "optimizer": "Adam, exponential decay",
-            "augmentation": augmentation.describe(),
-            "seed": seed,
-            "seconds": round(seconds, 1),
+            "augmentation": training["augmentation"],
+            "seed": training["seed"],
+            "seconds": training["seconds"],
             "cpu_cores": os.cpu_count(),
         },
         data={
             "train": "MNIST train" + (" and generated negatives (training.negatives)" if negatives else ""),
             "train_images": int(len(mnist.x_train)),
             "negatives": negatives,
-            "classes": classes,
+            "classes": backend.classes,
             "test_images": int(len(mnist.x_test)),
             "checksums_sha256": mnist.checksums,
         },
     )
     registry.write_card(name, version, card)
-    print(f"{name} v{version}: {metrics} in {seconds:.0f} s -> {directory}", flush=True)
+    print(f"{name} v{version}: {metrics} in {training['seconds']:.0f} s", flush=True)
     return card
 
 

@@ -19,6 +19,13 @@ ONE: list[Stroke] = [[(200, 70), (200, 330)]]
 SEVEN: list[Stroke] = [[(115, 85), (285, 85), (185, 330)]]
 # A "4" in two strokes, for undo.
 FOUR: list[Stroke] = [[(170, 70), (120, 230), (280, 230)], [(240, 120), (240, 340)]]
+# Not a digit: a hash sign, two slanted uprights and two bars.
+HASH: list[Stroke] = [
+    [(170, 70), (145, 330)],
+    [(265, 70), (240, 330)],
+    [(90, 155), (320, 155)],
+    [(80, 245), (310, 245)],
+]
 
 
 class DrawingPage:

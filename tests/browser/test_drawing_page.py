@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, Request, expect
 
-from tests.browser.drawing_page import FOUR, ONE, SEVEN, DrawingPage
+from inference.answer import NOT_A_DIGIT
+from tests.browser.drawing_page import FOUR, HASH, ONE, SEVEN, DrawingPage
 from webapp.drawings.models import Drawing, Source
 from webapp.drawings.services import drawing_feedback_token
 
@@ -119,6 +120,27 @@ def test_feedback_posts_the_label_with_the_drawings_token(desktop: Page):
         desktop.get_by_test_id("confirm").click()
     expect(desktop.get_by_test_id(f"label-{predicted}")).to_have_attribute("aria-pressed", "true")
     assert Drawing.objects.get(pk=drawing_id).user_label == predicted
+
+
+def test_a_drawing_that_is_not_a_digit_is_said_to_be_so_and_confirmed(desktop: Page, results_dir: Path):
+    drawing = DrawingPage(desktop).open()
+    drawing.draw_with_mouse(HASH)
+    desktop.get_by_test_id("predict").click()
+    drawing.wait_until_done()
+
+    expect(desktop.get_by_test_id("digit")).to_have_text("✗")
+    expect(desktop.get_by_test_id("confidence")).to_have_text(re.compile(r"^That does not look like a digit"))
+    expect(desktop.get_by_test_id("probabilities").locator(".top")).to_have_count(0)
+    expect(desktop.get_by_test_id("confirm")).to_have_text("Right, it's not a digit")
+    desktop.screenshot(path=results_dir / "not-a-digit.png", full_page=True)
+    drawing_id = drawing.drawing_id()
+    with desktop.expect_response(f"**/api/drawings/{drawing_id}/label/") as answered:
+        desktop.get_by_test_id("confirm").click()
+    assert answered.value.ok
+    expect(desktop.get_by_test_id("label-not-a-digit")).to_have_attribute("aria-pressed", "true")
+    row = Drawing.objects.get(pk=drawing_id)
+    assert (row.not_a_digit, row.digit, row.user_label) == (True, None, NOT_A_DIGIT)
+    expect(desktop.get_by_test_id("history").locator(".history-digit")).to_have_text(["✗"])
 
 
 def test_a_stroke_drawn_with_a_finger_works_on_a_phone(phone: Page, results_dir: Path):
