@@ -26,6 +26,10 @@ from inference.strokes import draw_strokes
 Stroke = list[tuple[float, float]]
 KINDS = ("letter", "shape", "scribble", "digits")
 RENDER_SIDE = 160
+# Pen widths in pixels at RENDER_SIDE (the ink spans 0.8 of it): once fitted into 20x20 they are 1.4-3.4
+# pixels wide, MNIST's spread (median 2.6). Thinner negatives taught a first cnn that thin strokes are
+# not digits: it rejected 9 % of unipen-dev drawn with a thin pen.
+PEN_WIDTHS = (9.0, 22.0)
 
 
 def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, points: int = 12) -> Stroke:
@@ -170,7 +174,7 @@ def _render(strokes: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
     scale = RENDER_SIDE * 0.8 / max(float((high - low).max()), 1e-6)
     offset = RENDER_SIDE / 2 - (low + high) / 2 * scale
     placed = [[(float(x), float(y)) for x, y in stroke * scale + offset] for stroke in strokes]
-    image = draw_strokes(placed, size=(RENDER_SIDE, RENDER_SIDE), stroke_width=rng.uniform(5, 16))
+    image = draw_strokes(placed, size=(RENDER_SIDE, RENDER_SIDE), stroke_width=rng.uniform(*PEN_WIDTHS))
     ink = 1.0 - np.asarray(image, dtype=np.float32) / 255.0
     return preprocess_pixels(ink)
 

@@ -36,7 +36,7 @@ def test_mnist_digits_drawn_on_a_canvas_are_read_by_each_model(client, celery_wo
 def test_a_hash_sign_is_answered_not_a_digit_by_each_model(client, celery_worker_process, model):
     png = to_png_bytes(draw_strokes(HASH, size=(400, 400)))
 
-    response = client.post("/api/drawings/?wait=20", {"image": data_url(png), "model": model}, "application/json")
+    response = client.post("/api/drawings/?wait=10", {"image": data_url(png), "model": model}, "application/json")
 
     result = response.json()
     assert response.status_code == 200 and result["status"] == "done", result
