@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from inference import registry
+from inference.answer import DIGIT_CLASSES
 from inference.models import DigitModel
 from inference.saliency import delete_pixels, deletion_order, integrated_gradients, steps_for
 
@@ -34,12 +35,20 @@ class Deletion:
     random_changed: float
 
 
+def digit_probabilities(probabilities: np.ndarray) -> np.ndarray:
+    """The ten digits' probabilities given that it is a digit. A model with a "not a digit" class moves
+    probability there when any ink is deleted, at random too (broken strokes), which is not what the
+    metric asks: how much the deleted ink spoke for the digit."""
+    digits = probabilities[:, :DIGIT_CLASSES]
+    return digits / digits.sum(axis=1, keepdims=True)
+
+
 def deletion_metric(
     model: DigitModel, images: np.ndarray, fraction: float = 0.1, seed: int = SEED, steps: int | None = None
 ) -> Deletion:
     """The deletion metric of `model`'s saliency maps over `images` (N, 28, 28)."""
     rng = np.random.default_rng(seed)
-    probabilities = model.predict(images)
+    probabilities = digit_probabilities(model.predict(images))
     answers = probabilities.argmax(axis=1)
     salient, randoms, owners = [], [], []
     for index, (pixels, answer) in enumerate(zip(images, answers, strict=True)):
@@ -50,8 +59,8 @@ def deletion_metric(
         for _ in range(RANDOM_DRAWS):
             randoms.append(delete_pixels(pixels, rng.choice(order, size=count, replace=False)))
             owners.append(index)
-    after_salient = model.predict(np.stack(salient))
-    after_random = model.predict(np.stack(randoms))
+    after_salient = digit_probabilities(model.predict(np.stack(salient)))
+    after_random = digit_probabilities(model.predict(np.stack(randoms)))
     rows = np.arange(len(images))
     owner = np.array(owners)
     base = probabilities[rows, answers]
