@@ -74,19 +74,19 @@ def load_hwd1000(directory: Path | None = None) -> list[tuple[bytes, int]]:
     return [((directory / row["image"]).read_bytes(), int(row["label"])) for row in rows]
 
 
-def load_unipen(directory: Path | None = None) -> list[dict[str, Any]]:
-    """unipen-dev digits: dicts with label, institution, writer, source and strokes."""
+def _unipen_file(name: str, directory: Path | None) -> list[dict[str, Any]]:
     directory = directory or settings.unipen_dir()
     if directory is None:
         raise FileNotFoundError("Set UNIPEN_DIR to the unipen-dev directory.")
-    with gzip.open(directory / "digits.jsonl.gz", "rt") as handle:
+    with gzip.open(directory / name, "rt") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def load_unipen(directory: Path | None = None) -> list[dict[str, Any]]:
+    """unipen-dev digits: dicts with label, institution, writer, source and strokes."""
+    return _unipen_file("digits.jsonl.gz", directory)
 
 
 def load_unipen_letters(directory: Path | None = None) -> list[dict[str, Any]]:
     """unipen-dev's letters (negatives for "not a digit"): dicts like `load_unipen`'s, `label` a letter."""
-    directory = directory or settings.unipen_dir()
-    if directory is None:
-        raise FileNotFoundError("Set UNIPEN_DIR to the unipen-dev directory.")
-    with gzip.open(directory / "letters.jsonl.gz", "rt") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    return _unipen_file("letters.jsonl.gz", directory)
