@@ -16,7 +16,14 @@ pytestmark = pytest.mark.django_db
 
 DRAWINGS = reverse("admin:drawings_drawing_changelist")
 MODEL_VERSIONS = reverse("admin:modelversions_modelversion_changelist")
-DRAWING_ACTIONS = ["label_set", "prediction_confirm", "user_label_accept", "training_exclude", "training_include"]
+DRAWING_ACTIONS = [
+    "label_set",
+    "not_a_digit_mark",
+    "prediction_confirm",
+    "user_label_accept",
+    "training_exclude",
+    "training_include",
+]
 
 
 def activated(model_name: str = "cnn") -> int | None:

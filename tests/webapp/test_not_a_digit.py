@@ -92,6 +92,19 @@ def test_staff_mark_drawings_not_a_digit_and_statistics_count_the_answer(client)
     assert "not a digit" in page
 
 
+def test_confirming_the_prediction_labels_a_rejected_drawing_not_a_digit(client):
+    client.force_login(user_factory(staff=True, superuser=True))
+    letter, four = not_a_digit_answer(confidence=0.9), drawing_factory(digit=4, confidence=0.8)
+
+    client.post(
+        reverse("admin:drawings_drawing_changelist"),
+        {"action": "prediction_confirm", "_selected_action": [letter.pk, four.pk], "index": 0},
+    )
+
+    assert Drawing.objects.get(pk=letter.pk).label == NOT_A_DIGIT
+    assert Drawing.objects.get(pk=four.pk).label == 4
+
+
 def test_imported_letters_are_labelled_not_a_digit(tmp_path: Path):
     source = Path(os.environ["UNIPEN_DIR"]) / "letters.jsonl.gz"
 

@@ -34,7 +34,7 @@ from webapp.drawings.errors import FeedbackForbidden, NotExplainable
 from webapp.drawings.models import NUMBER_MAX_DIGITS, Drawing, Kind, LabelSource, Source, Status
 from webapp.drawings.notifications import drawing_finished_notify, finish_listener
 from webapp.drawings.queue import drawing_enqueue, drawing_explain_enqueue
-from webapp.drawings.selectors import database_connection_release
+from webapp.drawings.selectors import ANSWER_CLASS, ANSWERED, database_connection_release
 from webapp.drawings.serializers import drawing_result
 
 logger = logging.getLogger(__name__)
@@ -470,9 +470,10 @@ def drawings_label_bulk(*, drawings: QuerySet[Drawing], label: int, source: Labe
 
 
 def drawings_prediction_confirm(*, drawings: QuerySet[Drawing], source: LabelSource = LabelSource.STAFF) -> int:
-    """Take the model's answer as the label, for drawings that have one; returns how many."""
-    return drawings.filter(kind=Kind.DIGIT, digit__isnull=False).update(
-        label=F("digit"), label_source=source, labelled_at=timezone.now()
+    """Take the model's answer (a digit, or not a digit) as the label, for drawings that have one; returns
+    how many."""
+    return drawings.filter(ANSWERED, kind=Kind.DIGIT).update(
+        label=ANSWER_CLASS, label_source=source, labelled_at=timezone.now()
     )
 
 
