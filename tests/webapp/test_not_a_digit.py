@@ -48,7 +48,7 @@ def test_the_drawer_can_say_it_is_not_a_digit(client):
     assert Drawing.objects.get(pk=created["id"]).user_label == NOT_A_DIGIT
 
 
-@pytest.mark.parametrize("label", ["letter", 10, -1, "7x", True, 3.5])
+@pytest.mark.parametrize("label", ["letter", 10, -1, "7x", True, 3.5, "²", "٣", "10", None, [3]])
 def test_a_label_that_is_neither_a_digit_nor_not_a_digit_is_400(client, label):
     created = submitted(client)
 
@@ -114,3 +114,15 @@ def test_imported_letters_are_labelled_not_a_digit(tmp_path: Path):
     assert len(drawings) == 5
     assert {(d.label, d.label_source) for d in drawings} == {(NOT_A_DIGIT, LabelSource.IMPORT)}
     assert all(d.writer and d.strokes for d in drawings)
+
+
+@pytest.mark.parametrize("label", ["²", "11", "n", ""])
+def test_staff_labels_other_than_a_digit_or_not_a_digit_are_refused_with_a_message(client, label):
+    client.force_login(user_factory(staff=True, superuser=True))
+    drawing = drawing_factory(digit=4, confidence=0.8)
+
+    response = client.post(reverse("admin:drawings_drawing_label", args=[drawing.pk]), {"label": label}, follow=True)
+
+    assert response.status_code == 200
+    assert "A label is a digit from 0 to 9, or not a digit." in response.content.decode()
+    assert Drawing.objects.get(pk=drawing.pk).label is None

@@ -56,6 +56,8 @@ THUMBNAIL_SIZE = 56
 DIGITS = range(10)
 # What staff may label a digit drawing: a digit, or NOT_A_DIGIT.
 LABELS = dict(LABEL_CHOICES)
+# The labels as forms send them ("0" ... "10"), so that only these are ever turned into numbers.
+LABEL_VALUES = frozenset(str(value) for value in LABELS)
 
 
 def png_data_url(data: bytes | memoryview | None) -> str | None:
@@ -405,7 +407,7 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
     @admin.action(description="Set the label chosen beside the action", permissions=["change"])
     def label_set(self, request: HttpRequest, queryset: QuerySet[Drawing]) -> None:
         label = _action_value(request, "label")
-        if label is None or not label.isdigit() or int(label) not in LABELS:
+        if label not in LABEL_VALUES:
             self.message_user(request, "Choose a label (0-9, or not a digit) beside the action.", messages.ERROR)
             return
         count = drawings_label_bulk(drawings=queryset, label=int(label), source=LabelSource.STAFF)
@@ -510,7 +512,7 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
         if drawing.kind == Kind.NUMBER:
             return self._number_label(request, drawing)
         label = request.POST.get("label", "")
-        if not (label.isdigit() and int(label) in LABELS):
+        if label not in LABEL_VALUES:
             self.message_user(request, "A label is a digit from 0 to 9, or not a digit.", messages.ERROR)
             return HttpResponseRedirect(reverse("admin:drawings_drawing_review", args=[pk]))
         following = review_queue_next(drawing=drawing)

@@ -35,9 +35,11 @@ class LabelField(serializers.Field):
     def to_internal_value(self, data: Any) -> int:
         if data == NOT_A_DIGIT_NAME:
             return NOT_A_DIGIT
-        if isinstance(data, bool) or not isinstance(data, int | str) or not str(data).isdigit() or int(data) > 9:
-            self.fail("invalid")
-        return int(data)
+        if isinstance(data, int) and not isinstance(data, bool) and 0 <= data <= 9:
+            return data
+        if isinstance(data, str) and len(data) == 1 and "0" <= data <= "9":
+            return int(data)
+        self.fail("invalid")
 
 
 class NumberDigitSerializer(serializers.Serializer):
