@@ -44,6 +44,13 @@ class FinetuneConfig:
     # so that the fine-tune does not forget scribbles, shapes and several digits. At twice this share
     # (letters plus as many generated), cnn v5 -> v6 rejected 48 MNIST test digits instead of 22.
     negative_share: float = 0.2
+    # A ten-class parent gains the "not a digit" class when staff labelled drawings so (its digits keep
+    # their weights); False fine-tunes it on the digits only.
+    add_not_a_digit: bool = True
+    # After training, the "not a digit" class's bias is lowered (never raised) until at most this share of
+    # the held-out writers' digits is rejected: the one knob between rejecting letters and losing digits.
+    # None leaves the trained bias as it is.
+    holdout_digits_rejected: float | None = 0.005
     augmentation: Augmentation = Augmentation()
     seed: int = 7
 
@@ -88,6 +95,18 @@ def evaluate(predict: Callable[[np.ndarray], np.ndarray], holdout: LabelledArray
     return figures
 
 
+def rejection_bias(probabilities: np.ndarray, share: float) -> float:
+    """How much to lower the "not a digit" logit so that at most `share` of these digits' rows reject.
+
+    A row rejects when its "not a digit" log-probability is above its best digit's: lowering the logit
+    by the `1 - share` quantile of that margin keeps only the rows above it. 0 when few enough reject.
+    """
+    with np.errstate(divide="ignore"):
+        logs = np.log(probabilities.astype(np.float64))
+    margins = logs[:, NOT_A_DIGIT] - logs[:, :NOT_A_DIGIT].max(axis=1)
+    return max(0.0, float(np.quantile(margins, 1 - share))) if len(margins) else 0.0
+
+
 def holdout_calibration(name: str, version: int, holdout: LabelledArrays) -> dict[str, Any]:
     """The temperature of a new version, fitted on its held-out writers' logits, and the ECE it gives."""
     logits = batched_logits(load_version(name, version), holdout.x)
@@ -130,14 +149,20 @@ def finetune(
     backend = backend_class(framework).load(registry.artifact_dir(name, base_version), seed=config.seed)
     learning_rate = config.learning_rates[framework]
     negatives = np.zeros((0, 28, 28), np.float32)
-    if backend.classes <= NOT_A_DIGIT:
+    parent_classes = backend.classes
+    learns_not_a_digit = parent_classes > NOT_A_DIGIT or (
+        config.add_not_a_digit and bool(np.any(train.y == NOT_A_DIGIT))
+    )
+    if not learns_not_a_digit:
         train, holdout = train.digits_only(), holdout.digits_only()
     else:
         labelled_negatives = int(np.sum(train.y == NOT_A_DIGIT))
         digits = len(train.y) - labelled_negatives + int(len(train.y) * config.replay_ratio)  # with MNIST's
         wanted = digits * config.negative_share / (1 - config.negative_share)
         negatives = make_negatives(max(0, int(wanted) - labelled_negatives), digits=mnist.x_train, seed=config.seed)
-    before = evaluate(backend.predict, holdout, mnist)
+    before = evaluate(backend.predict, holdout, mnist)  # a ten-class parent gets every negative wrong
+    if backend.classes < NOT_A_DIGIT + 1 and learns_not_a_digit:
+        backend.widen(NOT_A_DIGIT + 1)
     history = [
         {
             "step": 0,
@@ -164,6 +189,11 @@ def finetune(
         )
         if progress is not None:
             progress(epoch, config.epochs, history[-1])
+    bias_shift = 0.0
+    if backend.classes > NOT_A_DIGIT and config.holdout_digits_rejected is not None:
+        held_out_digits = holdout.x[holdout.y != NOT_A_DIGIT]
+        bias_shift = rejection_bias(backend.predict(held_out_digits), config.holdout_digits_rejected)
+        backend.bias_add(NOT_A_DIGIT, -bias_shift)
     after = evaluate(backend.predict, holdout, mnist)
     backend.save(registry.artifact_dir(name, new_version))
     seconds = time.perf_counter() - started
@@ -174,8 +204,8 @@ def finetune(
         title=parent_card["title"],
         framework=framework,
         description=parent_card["description"],
-        architecture=parent_card["architecture"],
-        parameters=parent_card["parameters"],
+        architecture=backend.architecture,
+        parameters=backend.parameter_count,
         metrics={
             "mnist_test_accuracy": after["mnist_test_accuracy"],
             "holdout_accuracy": after["holdout_accuracy"],
@@ -190,6 +220,10 @@ def finetune(
             "learning_rate": learning_rate,
             "replay_ratio": config.replay_ratio,
             "negative_replay": len(negatives),
+            "parent_classes": parent_classes,
+            "classes": backend.classes,
+            "not_a_digit_bias_shift": round(-bias_shift, 4),
+            "holdout_digits_rejected_target": config.holdout_digits_rejected,
             "augmentation": config.augmentation.describe(),
             "seed": config.seed,
             "seconds": round(seconds, 1),

@@ -91,3 +91,27 @@ def test_a_per_epoch_decay_starts_at_the_initial_rate_and_ends_at_the_final_one(
 def test_an_unknown_framework_is_refused() -> None:
     with pytest.raises(ValueError, match="Unknown framework"):
         backend_class("torch")
+
+
+@pytest.mark.parametrize(("framework", "name"), ARCHITECTURES)
+def test_widening_adds_a_class_and_keeps_the_old_answers(framework: str, name: str, tmp_path: Path) -> None:
+    x, y = tiny_set()
+    backend = trained_one_epoch(framework, name)
+    before = backend.predict(x)
+
+    backend.widen(11)
+
+    after = backend.predict(x)
+    assert backend.classes == 11 and after.shape == (len(x), 11)
+    np.testing.assert_array_equal(after[:, :10].argmax(axis=1), before.argmax(axis=1))
+    relabelled = np.where(y == 0, 10, y)  # and it learns the new class ...
+    backend.set_learning_rate(1e-3)
+    losses = [
+        backend.epoch(x, relabelled, batch_size=32, rng=np.random.default_rng(epoch), progress=False)
+        for epoch in range(3)
+    ]
+    assert losses[-1] < losses[0]
+    backend.bias_add(10, 1000.0)  # ... its bias moves its logit alone ...
+    assert (backend.predict(x).argmax(axis=1) == 10).all()
+    backend.save(tmp_path)  # ... and it is saved
+    assert backend_class(framework).load(tmp_path, seed=0).classes == 11

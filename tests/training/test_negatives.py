@@ -11,7 +11,7 @@ from inference import registry
 from inference.answer import NOT_A_DIGIT
 from inference.preprocess import MASS_CENTRE
 from tests.factories import mnist
-from training.finetune import FinetuneConfig, LabelledArrays, finetune
+from training.finetune import FinetuneConfig, LabelledArrays, finetune, rejection_bias
 from training.negatives import KINDS, make_negatives, with_negatives
 from training.train import train_model
 
@@ -52,9 +52,9 @@ def test_negatives_join_the_digits_as_the_eleventh_class():
     assert all_y.tolist() == [1, 2, 3, NOT_A_DIGIT, NOT_A_DIGIT]
 
 
-@pytest.mark.parametrize("negatives", [75, 0])
-def test_fine_tuning_uses_not_a_digit_labels_only_when_the_model_has_that_class(
-    negatives: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("negatives", "add_not_a_digit"), [(75, True), (0, True), (0, False)])
+def test_fine_tuning_learns_not_a_digit_labels_unless_told_not_to(
+    negatives: int, add_not_a_digit: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setenv("MODEL_DIR", str(tmp_path))
     data = mnist()
@@ -70,15 +70,36 @@ def test_fine_tuning_uses_not_a_digit_labels_only_when_the_model_has_that_class(
         train=LabelledArrays(images[::2], labels[::2]),
         holdout=LabelledArrays(images[1::2], labels[1::2]),
         mnist=data,
-        config=FinetuneConfig(epochs=1),
+        config=FinetuneConfig(epochs=1, add_not_a_digit=add_not_a_digit),
     )
 
     card = registry.read_card("numpy", 2)
-    if negatives:
+    if negatives or add_not_a_digit:
         assert card["data"]["website_holdout"] == 50  # the negatives are held out too ...
         assert card["training"]["negative_replay"] > 0  # ... and generated ones replayed
         assert 0 <= result.after["holdout_negatives_rejected"] <= 1
+        assert result.after["holdout_digits_rejected"] <= 0.005 + 1 / 30  # the bias is set on these digits
+        assert card["training"]["not_a_digit_bias_shift"] <= 0
+        assert card["training"]["parent_classes"] == (11 if negatives else 10)
+        assert card["training"]["classes"] == 11 and card["architecture"][-1] == "Dense(11, softmax)"
+        if not negatives:  # the ten-class parent is measured as it is: every held-out negative wrong
+            assert result.before["holdout_negatives_rejected"] == 0 and result.before["holdout_accuracy"] <= 0.6
     else:
-        assert card["data"]["website_holdout"] == 30  # a ten-class model leaves them out
-        assert card["training"]["negative_replay"] == 0
+        assert card["data"]["website_holdout"] == 30  # the digits only
+        assert card["training"]["negative_replay"] == 0 and card["training"]["classes"] == 10
         assert "holdout_negatives_rejected" not in result.after
+
+
+def test_the_rejection_bias_rejects_at_most_the_share_asked_and_is_never_raised():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(1000, 11)) * 3
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+
+    shift = rejection_bias(probabilities, 0.01)
+
+    shifted = logits.copy()
+    shifted[:, NOT_A_DIGIT] -= shift
+    assert np.mean(shifted.argmax(axis=1) == NOT_A_DIGIT) <= 0.01
+    assert np.mean(shifted.argmax(axis=1) == NOT_A_DIGIT) >= 0.009  # no lower than it has to be
+    confident = np.eye(11)[rng.integers(0, 10, 50)] * 0.98 + 0.002  # digits nobody rejects
+    assert rejection_bias(confident, 0.01) == 0.0

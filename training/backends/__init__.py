@@ -67,6 +67,15 @@ class Backend(Protocol):
         """(N, 28, 28) images in [0, 1] to (N, classes) probabilities."""
         ...
 
+    def widen(self, classes: int) -> None:
+        """Give the model `classes` outputs, keeping every weight it has: a new class starts with zero
+        weights and bias, so the answers among the old classes do not change until it is trained."""
+        ...
+
+    def bias_add(self, output: int, delta: float) -> None:
+        """Add `delta` to the bias of output `output` (its logit): a negative one makes the class rarer."""
+        ...
+
     def set_learning_rate(self, rate: float | Decay) -> None:
         """Train the next epochs at `rate`, or from the next epoch on along `rate`'s decay."""
         ...

@@ -57,6 +57,22 @@ class KerasBackend:
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.model.predict(images, batch_size=PREDICT_BATCH, verbose=0)
 
+    def widen(self, classes: int) -> None:
+        config = self.model.get_config()
+        config["layers"][-1]["config"]["units"] = classes
+        wider = keras.Sequential.from_config(config)
+        weights = self.model.get_weights()
+        kernel, bias = weights[-2], weights[-1]
+        added = classes - kernel.shape[1]
+        kernel = np.concatenate([kernel, np.zeros((kernel.shape[0], added), kernel.dtype)], axis=1)
+        bias = np.concatenate([bias, np.zeros(added, bias.dtype)])
+        wider.set_weights([*weights[:-2], kernel, bias])
+        self.model, self._rate_is_variable = wider, None
+
+    def bias_add(self, output: int, delta: float) -> None:
+        bias = self.model.layers[-1].bias
+        bias.assign((bias.numpy() + delta * (np.arange(bias.shape[0]) == output)).astype(np.float32))
+
     def set_learning_rate(self, rate: float | Decay) -> None:
         if isinstance(rate, Decay):
             steps = rate.epochs * rate.batches_per_epoch

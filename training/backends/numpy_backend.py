@@ -52,6 +52,17 @@ class NumpyBackend:
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.net.predict(images)
 
+    def widen(self, classes: int) -> None:
+        last = self.net.layer_count
+        kernel, bias = self.net.params[f"W{last}"], self.net.params[f"b{last}"]
+        added = classes - kernel.shape[1]
+        self.net.params[f"W{last}"] = np.concatenate([kernel, np.zeros((kernel.shape[0], added), kernel.dtype)], axis=1)
+        self.net.params[f"b{last}"] = np.concatenate([bias, np.zeros(added, bias.dtype)])
+        self.optimiser = Adam()
+
+    def bias_add(self, output: int, delta: float) -> None:
+        self.net.params[f"b{self.net.layer_count}"][output] += np.float32(delta)
+
     def set_learning_rate(self, rate: float | Decay) -> None:
         self._learning_rate, self._decay_epoch = rate, 0
 
