@@ -1,6 +1,6 @@
 """How well whole numbers are read, and what finding their digits costs.
 
-    python -m training.number_eval [--model all] [--count 500] [--seed 15] [--cost]
+    python -m training.number_eval [--model all] [--version N] [--count 500] [--seed 15] [--cost]
 
 Numbers of 2 to 5 digits are composed from unipen-dev (`UNIPEN_DIR`): one writer per number, each digit
 that writer's, all drawn at one height (45-70 % of the 400 px canvas, each digit within 10 % of it, its
@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="all", choices=["all", *registry.MODEL_NAMES])
     parser.add_argument("--count", type=int, default=500, help="numbers to compose")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--version", type=int, help="version to measure (default: what a fresh install serves)")
     parser.add_argument("--cost", action="store_true", help="time the segmentation of five-digit drawings instead")
     args = parser.parse_args(argv)
     numbers = compose_numbers(args.count, args.seed)
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     print("| model | version | whole number, image | + strokes | per digit, image | + strokes | single digits |")
     print("|---|---|---|---|---|---|---|")
     for name in names:
-        model = registry.get_model(name)
+        model = registry.get_model(name, args.version)
         image = read_numbers(numbers, model, with_strokes=False)
         strokes = read_numbers(numbers, model, with_strokes=True)
         single = read_singles(numbers, model)
