@@ -103,3 +103,16 @@ def test_the_rejection_bias_rejects_at_most_the_share_asked_and_is_never_raised(
     assert np.mean(shifted.argmax(axis=1) == NOT_A_DIGIT) >= 0.009  # no lower than it has to be
     confident = np.eye(11)[rng.integers(0, 10, 50)] * 0.98 + 0.002  # digits nobody rejects
     assert rejection_bias(confident, 0.01) == 0.0
+
+
+def test_a_wider_pen_draws_the_same_negatives_with_more_ink():
+    digits = mnist().x_train[:100]
+
+    thin = make_negatives(40, digits=digits, seed=3, pen_widths=(5.0, 5.0))
+    wide = make_negatives(40, digits=digits, seed=3, pen_widths=(20.0, 20.0))
+
+    drawn = [i for i in range(40) if KINDS[i % len(KINDS)] != "digits"]  # MNIST's digits keep their pen
+    assert all((wide[i] > 0.5).sum() > (thin[i] > 0.5).sum() for i in drawn)
+    np.testing.assert_array_equal(
+        wide[[i for i in range(40) if i not in drawn]], thin[[i for i in range(40) if i not in drawn]]
+    )
