@@ -314,6 +314,9 @@ FINETUNE_EPOCHS = env.int("FINETUNE_EPOCHS", default=6)
 FINETUNE_TRUST_USER_LABELS = env.bool("FINETUNE_TRUST_USER_LABELS", default=False)
 # A new version may lose at most this many points of MNIST test accuracy to be promoted.
 FINETUNE_MNIST_MARGIN_POINTS = env.float("FINETUNE_MNIST_MARGIN_POINTS", default=0.2)
+# One fine-tune of a model at a time: a Redis lock that the running fine-tune renews every third of this,
+# so that one killed mid-way (SIGKILL, a lost machine) frees its model within this many seconds.
+FINETUNE_LOCK_SECONDS = env.int("FINETUNE_LOCK_SECONDS", default=60)
 
 # Admin review: predictions below this confidence count as "low confidence".
 REVIEW_LOW_CONFIDENCE = env.float("REVIEW_LOW_CONFIDENCE", default=0.8)

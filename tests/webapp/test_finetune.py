@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -36,8 +39,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def model_dir(tmp_path, monkeypatch, settings):
-    """A private copy of the committed numpy model, so fine-tunes never touch the repository."""
+def model_dir(tmp_path, monkeypatch, settings, redis_server):
+    """A private copy of the committed numpy model, so fine-tunes never touch the repository (and the
+    tests' Redis, which holds the fine-tune lock)."""
     source = registry.artifact_dir("numpy", registry.latest_version("numpy"))
     shutil.copytree(source, tmp_path / "numpy" / "1")
     monkeypatch.setenv("MODEL_DIR", str(tmp_path))
@@ -252,3 +256,38 @@ def test_fine_tune_now_in_the_admin_runs_on_the_training_worker_and_shows_its_ou
     assert not (model_dir / "numpy" / "2").exists()
     page = client.get("/admin/modelversions/modelversion/").content.decode()
     assert "v1" in page and record.decision.split(":")[0] in page
+
+
+def test_a_killed_fine_tune_frees_its_model_within_the_lock_time(model_dir, worker_env, settings):
+    labelled_drawings(400)
+    settings.FINETUNE_LOCK_SECONDS = 2
+    env = {**worker_env, "MODEL_DIR": str(model_dir), "FINETUNE_LOCK_SECONDS": "2", "FINETUNE_MIN_DRAWINGS": "60"}
+    killed = subprocess.Popen(
+        [sys.executable, "manage.py", "finetune", "--model", "numpy", "--epochs", "200"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ModelVersion.objects.filter(status=VersionStatus.TRAINING).exists():
+            assert killed.poll() is None and time.monotonic() < deadline, "the fine-tune did not start training"
+            time.sleep(0.1)
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+
+    with pytest.raises(FinetuneRefused, match="already running"):  # its lock outlives it ...
+        model_version_finetune(model_name="numpy", started_by="test")
+    deadline = time.monotonic() + 15
+    while True:  # ... for at most FINETUNE_LOCK_SECONDS
+        try:
+            record = model_version_finetune(model_name="numpy", started_by="test", epochs=1)
+            break
+        except FinetuneRefused:
+            assert time.monotonic() < deadline, "the killed fine-tune's lock never expired"
+            time.sleep(0.2)
+
+    interrupted = ModelVersion.objects.get(version=2)
+    assert interrupted.status == VersionStatus.FAILED and interrupted.decision.startswith("Interrupted")
+    assert record.version == 3 and record.status in {VersionStatus.PROMOTED, VersionStatus.REJECTED}

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +28,8 @@ from webapp.modelversions.models import HoldoutWriter, ModelArtifact, ModelVersi
 
 if TYPE_CHECKING:  # training (TensorFlow) is imported only when a fine-tune runs
     from training.finetune import FinetuneResult
+
+logger = logging.getLogger(__name__)
 
 
 class FinetuneRefused(Exception):
@@ -170,8 +176,46 @@ def website_data_collect(*, holdout_fraction: float, seed: int) -> WebsiteData:
     return WebsiteData(train_x, train_y, holdout_x, holdout_y, len(writers[False]), len(writers[True]))
 
 
-def _lock(model_name: str) -> redis.lock.Lock:
-    return redis_client().lock(f"inkwell:finetune:{model_name}", timeout=6 * 3600, blocking=False)
+@contextmanager
+def _finetune_lock(model_name: str) -> Iterator[None]:
+    """Hold the model's fine-tune lock while the block runs, or raise FinetuneRefused if another process
+    holds it. A thread renews it every third of FINETUNE_LOCK_SECONDS; if this process dies, the lock
+    expires that long after, and the next fine-tune marks the dead one's version failed."""
+    seconds = settings.FINETUNE_LOCK_SECONDS
+    # Not thread-local: the renewing thread uses the token the acquiring thread got.
+    lock = redis_client().lock(f"inkwell:finetune:{model_name}", timeout=seconds, blocking=False, thread_local=False)
+    if not lock.acquire():
+        raise FinetuneRefused(f"A fine-tune of {model_name} is already running.")
+    stopped = threading.Event()
+
+    def renew() -> None:
+        while not stopped.wait(seconds / 3):
+            try:
+                lock.reacquire()
+            except (redis.RedisError, redis.exceptions.LockError):
+                logger.warning("Could not renew the fine-tune lock of %s", model_name, exc_info=True)
+
+    renewer = threading.Thread(target=renew, name=f"finetune-lock-{model_name}", daemon=True)
+    renewer.start()
+    try:
+        _finetunes_interrupted_fail(model_name)
+        yield
+    finally:
+        stopped.set()
+        renewer.join()
+        try:
+            lock.release()
+        except (redis.RedisError, redis.exceptions.LockError):
+            logger.warning("Could not release the fine-tune lock of %s", model_name, exc_info=True)
+
+
+def _finetunes_interrupted_fail(model_name: str) -> None:
+    """Versions still 'training' while this process holds the lock were left by a fine-tune that died."""
+    interrupted = ModelVersion.objects.filter(model_name=model_name, status=VersionStatus.TRAINING).update(
+        status=VersionStatus.FAILED, decision="Interrupted: the fine-tune stopped before it finished."
+    )
+    if interrupted:
+        logger.warning("Marked %d interrupted fine-tune(s) of %s as failed", interrupted, model_name)
 
 
 def model_version_finetune(*, model_name: str, started_by: str, epochs: int | None = None) -> ModelVersion:
@@ -180,17 +224,12 @@ def model_version_finetune(*, model_name: str, started_by: str, epochs: int | No
     Four steps: collect the data, train a new version, decide on promotion, record the outcome.
     """
     registry.check_name(model_name)
-    lock = _lock(model_name)
-    if not lock.acquire():
-        raise FinetuneRefused(f"A fine-tune of {model_name} is already running.")
-    try:
+    with _finetune_lock(model_name):
         data = _finetune_collect()
         record = _finetune_version_create(model_name=model_name, started_by=started_by, data=data)
         result = _finetune_train(record=record, data=data, epochs=epochs or settings.FINETUNE_EPOCHS)
         promote, reason = _finetune_decide(result=result)
         return _finetune_record(record=record, result=result, promote=promote, reason=reason)
-    finally:
-        lock.release()
 
 
 def _finetune_collect() -> WebsiteData:
