@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
@@ -128,43 +128,73 @@ def _milliseconds(start: Any, end: Any) -> float:
     return round((end - start).total_seconds() * 1000, 3)
 
 
-def _drawing_claim(drawing_id: str) -> Drawing | None:
-    """Mark the job running and load the drawing in one statement (UPDATE ... RETURNING, PostgreSQL and
-    SQLite alike); None if there is no unfinished drawing with that id."""
+def _drawings_claim(drawing_ids: Sequence[str]) -> list[Drawing]:
+    """Mark the jobs running and load their drawings in one statement (UPDATE ... RETURNING, PostgreSQL and
+    SQLite alike); a drawing that is gone or already finished is left out."""
     pk = Drawing._meta.pk
     assert pk is not None
     started_at = Drawing._meta.get_field("started_at")
+    ids = [pk.get_db_prep_value(uuid.UUID(str(drawing_id)), connection) for drawing_id in drawing_ids]
     claimed = Drawing.objects.raw(
         f"UPDATE {Drawing._meta.db_table} SET status = %s, started_at = %s, attempts = attempts + 1"
-        f" WHERE {pk.column} = %s AND status IN (%s, %s) RETURNING *",
+        f" WHERE {pk.column} IN ({', '.join(['%s'] * len(ids))}) AND status IN (%s, %s) RETURNING *",
         [
             Status.RUNNING.value,
             started_at.get_db_prep_value(timezone.now(), connection),
-            pk.get_db_prep_value(uuid.UUID(str(drawing_id)), connection),
+            *ids,
             Status.QUEUED.value,
             Status.RUNNING.value,
         ],
     )
-    return next(iter(claimed), None)
+    return list(claimed)
 
 
 def drawing_predict(*, drawing_id: str) -> Drawing | None:
     """Run the drawing's model on it and store the answer (or the failure). Idempotent."""
-    drawing = _drawing_claim(drawing_id)
-    if drawing is None:  # gone, or finished by an earlier delivery of the same job
-        return Drawing.objects.filter(pk=drawing_id).first()
-    drawing_owner_record(drawing_id=str(drawing.pk))
-    if drawing.kind == Kind.NUMBER:
-        return _number_predict(drawing)
-    try:
+    claimed = drawings_predict(drawing_ids=[drawing_id])
+    # Gone, or finished by an earlier delivery of the same job: as the row is now.
+    return claimed.get(str(drawing_id)) or Drawing.objects.filter(pk=drawing_id).first()
+
+
+def drawings_predict(*, drawing_ids: Sequence[str]) -> dict[str, Drawing]:
+    """Run a batch of jobs: one claim, one model call per model for the digits, every answer stored in
+    one transaction and then published. Idempotent: a job finished already (or gone) is skipped. Returns
+    the drawings this call ran, by id."""
+    drawings = _drawings_claim(drawing_ids)
+    drawings_owner_record(drawing_ids=[str(drawing.pk) for drawing in drawings])
+    finished: list[Drawing] = []
+    prepared: list[tuple[Drawing, Any, float]] = []
+    for drawing in drawings:
+        if drawing.kind == Kind.NUMBER:
+            finished.append(_number_predict(drawing))
+            continue
         began = time.perf_counter()
-        processed = preprocess(bytes(drawing.image), thumbnail_size=THUMBNAIL_SIZE)
-        preprocessed = time.perf_counter()
-        model = serving_model(drawing.model_name)
-        probabilities = model.predict(processed.pixels[None])[0]
-        predicted = time.perf_counter()
-    except InferenceError as exc:
-        return _drawing_fail(drawing, exc.code, exc.message)
+        try:
+            processed = preprocess(bytes(drawing.image), thumbnail_size=THUMBNAIL_SIZE)
+        except InferenceError as exc:
+            finished.append(_job_failed(drawing, exc.code, exc.message))
+            continue
+        prepared.append((drawing, processed, time.perf_counter() - began))
+    for model_name in sorted({drawing.model_name for drawing, _, _ in prepared}):
+        group = [item for item in prepared if item[0].model_name == model_name]
+        try:
+            model = serving_model(model_name)
+            began = time.perf_counter()
+            rows = model.predict(np.stack([processed.pixels for _, processed, _ in group]))
+            each = (time.perf_counter() - began) / len(group)
+        except InferenceError as exc:
+            finished += [_job_failed(drawing, exc.code, exc.message) for drawing, _, _ in group]
+            continue
+        for (drawing, processed, seconds), row in zip(group, rows, strict=True):
+            finished.append(_digit_answer(drawing, model, processed, row, seconds, each))
+    _drawings_finish(finished)
+    return {str(drawing.pk): drawing for drawing in drawings}
+
+
+def _digit_answer(
+    drawing: Drawing, model: DigitModel, processed: Any, probabilities: Any, preprocess_seconds: float, seconds: float
+) -> Drawing:
+    """Fill in a single digit's answer (not saved)."""
     answer = read_answer(probabilities)
     drawing.status = Status.DONE
     drawing.model_version = model.version
@@ -175,18 +205,18 @@ def drawing_predict(*, drawing_id: str) -> Drawing | None:
     drawing.not_a_digit = answer.not_a_digit
     drawing.not_a_digit_probability = answer.not_a_digit_probability
     drawing.confidence = answer.confidence
-    drawing.preprocess_ms = round((preprocessed - began) * 1000, 3)
-    drawing.inference_ms = round((predicted - preprocessed) * 1000, 3)
+    drawing.preprocess_ms = round(preprocess_seconds * 1000, 3)
+    drawing.inference_ms = round(seconds * 1000, 3)
     if drawing.explain:
-        drawing.saliency = _saliency_png(drawing, model, processed.pixels, int(probabilities.argmax()))
+        drawing.saliency = _saliency_png(drawing, model, processed.pixels, int(np.argmax(probabilities)))
         if drawing.saliency is None:  # the request is dropped, so that nobody waits for it
             Drawing.objects.filter(pk=drawing.pk).update(explain=False)
             drawing.explain = False
-    return _drawing_finish(drawing)
+    return drawing
 
 
 def _number_predict(drawing: Drawing) -> Drawing:
-    """Find the digits of a number drawing, run the model on all of them in one batch, store the answer."""
+    """Find the digits of a number drawing and run the model on all of them in one batch (not saved)."""
     try:
         began = time.perf_counter()
         image = open_image(bytes(drawing.image))
@@ -198,7 +228,7 @@ def _number_predict(drawing: Drawing) -> Drawing:
         probabilities = model.predict(np.stack([part.pixels for part in parts])) if parts else np.zeros((0, 10))
         predicted = time.perf_counter()
     except InferenceError as exc:
-        return _drawing_fail(drawing, exc.code, exc.message)
+        return _job_failed(drawing, exc.code, exc.message)
     answers = [read_answer(row) for row in probabilities]
     drawing.status = Status.DONE
     drawing.model_version = model.version
@@ -217,7 +247,7 @@ def _number_predict(drawing: Drawing) -> Drawing:
     ]
     drawing.preprocess_ms = round((preprocessed - began) * 1000, 3)
     drawing.inference_ms = round((predicted - preprocessed) * 1000, 3)
-    return _drawing_finish(drawing)
+    return drawing
 
 
 def _saliency_png(drawing: Drawing, model: DigitModel, pixels: Any, digit: int) -> bytes | None:
@@ -304,30 +334,35 @@ JOB_RESULT_FIELDS = [
 ]
 
 
-def _drawing_fail(drawing: Drawing, code: str, message: str) -> Drawing:
+def _job_failed(drawing: Drawing, code: str, message: str) -> Drawing:
+    """Mark the job failed (not saved)."""
     drawing.status = Status.FAILED
     drawing.error_code = code
     drawing.error_message = message
-    return _drawing_finish(drawing)
-
-
-def _drawing_finish(drawing: Drawing) -> Drawing:
-    drawing.finished_at = timezone.now()
-    drawing.queue_ms = _milliseconds(drawing.created_at, drawing.started_at)
-    drawing.total_ms = _milliseconds(drawing.created_at, drawing.finished_at)
-    # Only the job's own fields: a label given while the job ran must survive.
-    drawing.save(update_fields=JOB_RESULT_FIELDS)
-    result = drawing_result(drawing)
-    metrics.job_observe(
-        model=drawing.model_name,
-        version=drawing.model_version,
-        status=drawing.status,
-        error_code=drawing.error_code,
-        queue_ms=drawing.queue_ms,
-        total_ms=drawing.total_ms,
-    )
-    drawing_finished_notify(drawing_id=str(drawing.id), result=result)
     return drawing
+
+
+def _drawings_finish(drawings: Sequence[Drawing]) -> None:
+    """Store the jobs' results in one transaction, then publish each: a waiter never hears of a result
+    the database does not have yet."""
+    now = timezone.now()
+    with transaction.atomic():
+        for drawing in drawings:
+            drawing.finished_at = now
+            drawing.queue_ms = _milliseconds(drawing.created_at, drawing.started_at)
+            drawing.total_ms = _milliseconds(drawing.created_at, drawing.finished_at)
+            # Only the job's own fields: a label given while the job ran must survive.
+            drawing.save(update_fields=JOB_RESULT_FIELDS)
+    for drawing in drawings:
+        metrics.job_observe(
+            model=drawing.model_name,
+            version=drawing.model_version,
+            status=drawing.status,
+            error_code=drawing.error_code,
+            queue_ms=drawing.queue_ms,
+            total_ms=drawing.total_ms,
+        )
+        drawing_finished_notify(drawing_id=str(drawing.id), result=drawing_result(drawing))
 
 
 def drawing_fail(*, drawing_id: str, code: str, message: str) -> None:
@@ -335,7 +370,7 @@ def drawing_fail(*, drawing_id: str, code: str, message: str) -> None:
     drawing = Drawing.objects.filter(pk=drawing_id).first()
     if drawing is not None and not drawing.is_finished:
         drawing.started_at = drawing.started_at or timezone.now()
-        _drawing_fail(drawing, code, message)
+        _drawings_finish([_job_failed(drawing, code, message)])
 
 
 def drawing_label(*, drawing: Drawing, label: int, source: LabelSource = LabelSource.STAFF) -> Drawing:
@@ -366,12 +401,15 @@ def number_validate(*, number: str) -> str:
 JOB_OWNER_PREFIX = "inkwell:job:"
 
 
-def drawing_owner_record(*, drawing_id: str) -> None:
-    """Note which process runs the job, so the sweep can tell a dead worker's job from a slow one."""
+def drawings_owner_record(*, drawing_ids: Sequence[str]) -> None:
+    """Note which process runs the jobs, so the sweep can tell a dead worker's job from a slow one."""
     try:
-        redis_client().set(
-            f"{JOB_OWNER_PREFIX}{drawing_id}", heartbeats.process_key(), ex=settings.TASK_TIME_LIMIT_SECONDS + 60
-        )
+        pipeline = redis_client().pipeline(transaction=False)
+        for drawing_id in drawing_ids:
+            pipeline.set(
+                f"{JOB_OWNER_PREFIX}{drawing_id}", heartbeats.process_key(), ex=settings.TASK_TIME_LIMIT_SECONDS + 60
+            )
+        pipeline.execute()
     except redis.RedisError:
         pass  # the sweep falls back to the time limit
 
