@@ -276,8 +276,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 # ... and requeue it at once when the pool child dies mid-job (SIGKILL, OOM).
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# With late acks, a worker must not hoard messages that another idle worker could run.
-CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
+# Prediction jobs run in batches of up to this many (`webapp/drawings/batching.py`): the drawings that
+# arrive while every pool process is busy. A worker reserves as many per process (with late acks, a
+# larger reserve would hoard messages that another idle worker could run).
+PREDICT_BATCH_SIZE = env.int("PREDICT_BATCH_SIZE", default=16)
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=PREDICT_BATCH_SIZE)
 # A stuck job fails (soft limit, recorded as failed) and is then killed (hard limit).
 CELERY_TASK_SOFT_TIME_LIMIT = TASK_TIME_LIMIT_SECONDS - 5
 CELERY_TASK_TIME_LIMIT = TASK_TIME_LIMIT_SECONDS

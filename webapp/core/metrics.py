@@ -33,6 +33,9 @@ QUEUE_WAIT = Histogram(
 LONG_POLLS_WAITING = Gauge(
     "inkwell_long_polls_waiting", "Requests waiting for a drawing to finish", multiprocess_mode="livesum"
 )
+PREDICT_BATCH = Histogram(
+    "inkwell_predict_batch_drawings", "Drawings a worker process ran as one batch", buckets=(1, 2, 4, 8, 16, 32, 64)
+)
 MODEL_LOAD = Histogram(
     "inkwell_model_load_seconds", "Loading a model version in a worker process", ["model", "version"]
 )

@@ -10,10 +10,10 @@ logger = logging.getLogger(__name__)
 def drawing_enqueue(*, drawing_id: str) -> bool:
     """Send the predict task; False (and the drawing stays queued for the re-enqueuer) if the broker is down."""
     # Imported here: the task module imports the services, which call this.
-    from webapp.drawings.tasks import drawing_predict_task
+    from webapp.drawings.tasks import drawings_predict_task
 
     try:
-        drawing_predict_task.apply_async(args=[str(drawing_id)], retry=False)
+        drawings_predict_task.apply_async(args=[str(drawing_id)], retry=False)
     except Exception:  # kombu raises several connection error types; none may lose the drawing
         logger.warning("Broker unavailable: drawing %s stays queued for re-enqueue", drawing_id)
         return False

@@ -161,6 +161,7 @@ def drawings_predict(*, drawing_ids: Sequence[str]) -> dict[str, Drawing]:
     one transaction and then published. Idempotent: a job finished already (or gone) is skipped. Returns
     the drawings this call ran, by id."""
     drawings = _drawings_claim(drawing_ids)
+    metrics.PREDICT_BATCH.observe(len(drawings))
     drawings_owner_record(drawing_ids=[str(drawing.pk) for drawing in drawings])
     finished: list[Drawing] = []
     prepared: list[tuple[Drawing, Any, float]] = []

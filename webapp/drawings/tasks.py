@@ -8,13 +8,17 @@ from typing import Any
 
 from celery import shared_task
 from celery.exceptions import MaxRetriesExceededError, SoftTimeLimitExceeded
+from celery_batches import SimpleRequest
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 
+from webapp.drawings.batching import PoolBatches
 from webapp.drawings.services import (
     ExplanationNotReady,
     drawing_explain,
     drawing_fail,
     drawing_predict,
+    drawings_predict,
     drawings_requeue_stale,
 )
 
@@ -53,6 +57,35 @@ def drawing_predict_task(self: Any, drawing_id: str) -> None:
             drawing_id=drawing_id, code="internal_error", message=f"The prediction failed (reference {reference})."
         )
         raise
+
+
+@shared_task(base=PoolBatches, flush_every=settings.PREDICT_BATCH_SIZE, flush_interval=0.05)
+def drawings_predict_task(requests: list[SimpleRequest]) -> None:
+    """Run a batch of drawings (`drawing_enqueue` sends one message per drawing; the worker batches them).
+
+    A drawing of the batch whose job cannot finish is failed alone; a database error sends each drawing
+    of the batch to `drawing_predict_task`, which retries it with backoff.
+    """
+    drawing_ids = [str(request.args[0]) for request in requests]
+    try:
+        drawings_predict(drawing_ids=drawing_ids)
+    except TRANSIENT_DATABASE_ERRORS:
+        close_old_connections()
+        logger.warning("Database error in a batch of %d drawings: each is retried alone", len(drawing_ids))
+        for drawing_id in drawing_ids:
+            drawing_predict_task.apply_async(args=[drawing_id], countdown=retry_countdown(0))
+    except SoftTimeLimitExceeded:
+        for drawing_id in drawing_ids:
+            drawing_fail(drawing_id=drawing_id, code="timeout", message="The prediction took too long.")
+    except Exception:
+        reference = uuid.uuid4().hex[:12]
+        logger.exception("Prediction of drawings %s failed (reference %s)", drawing_ids, reference)
+        for drawing_id in drawing_ids:
+            drawing_fail(
+                drawing_id=drawing_id,
+                code="internal_error",
+                message=f"The prediction failed (reference {reference}).",
+            )
 
 
 # An explanation asked for while the answer runs waits for it: 0.5 s apart, for up to the time limit.

@@ -1,0 +1,40 @@
+"""Prediction jobs that arrive while the worker is busy run as batches, each drawing on its own model."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import transaction
+
+from inference import registry
+from tests.factories import mnist_test_digit
+from webapp.drawings.models import Drawing, Status
+from webapp.drawings.services import drawing_create
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MODELS = ("cnn", "dense", "numpy")
+
+
+def test_a_burst_of_drawings_runs_in_batches_each_on_its_own_model(celery_worker_process):
+    expected: dict[str, tuple[str, int]] = {}
+    with transaction.atomic():  # every job is sent in one burst, when this commits
+        for index in range(48):
+            png, label = mnist_test_digit(index)
+            model = MODELS[index % len(MODELS)]
+            expected[str(drawing_create(image=png, model_name=model).pk)] = (model, label)
+
+    deadline = time.monotonic() + 60
+    while Drawing.objects.filter(pk__in=expected, status__in=[Status.QUEUED, Status.RUNNING]).exists():
+        assert time.monotonic() < deadline, "the burst was not answered"
+        time.sleep(0.1)
+
+    drawings = list(Drawing.objects.filter(pk__in=expected))
+    assert {drawing.status for drawing in drawings} == {Status.DONE}
+    for drawing in drawings:
+        model, label = expected[str(drawing.pk)]
+        assert drawing.model_version == registry.latest_version(model)
+        assert drawing.digit == label, (model, drawing.digit, label)
+    # A batch's results are stored together, with one finish time: far fewer times than drawings.
+    assert len({drawing.finished_at for drawing in drawings}) <= len(drawings) // 2
