@@ -31,6 +31,9 @@ class PoolBatches(Batches):
         self._running_lock = threading.Lock()
 
     def Strategy(self, task: Batches, app: Any, consumer: Any) -> Callable[..., None]:  # noqa: N802 (Celery's name)
+        # Called again when the consumer reconnects to the broker: what was buffered belongs to the lost
+        # connection (the broker gives those messages out again) and so does the flush timer.
+        self._forget_connection()
         buffer_message = super().Strategy(task, app, consumer)
         self._processes = max(1, int(consumer.pool.num_processes))
 
@@ -69,8 +72,17 @@ class PoolBatches(Batches):
             error_callback=lost,
         )
 
+    def _forget_connection(self) -> None:
+        while not self._buffer.empty():
+            self._buffer.get_nowait()
+        if self._tref is not None:
+            self._tref.cancel()
+            self._tref = None
+        with self._running_lock:
+            self._running = 0  # a batch of the lost connection that ends later does not count
+
     def _batch_done(self) -> None:
         with self._running_lock:
-            self._running -= 1
+            self._running = max(0, self._running - 1)
         if not self._buffer.empty():
             self._do_flush()
