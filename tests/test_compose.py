@@ -325,7 +325,11 @@ def test_the_compose_services_serve_the_page_and_read_a_drawing_when_run_on_this
 
         # The worker started with an empty cache and fetched every model it serves from the database.
         cache = tmp_path / "worker" / "cache" / "models"
-        fetched = [name for name in registry.MODEL_NAMES if (cache / name / str(served) / "card.json").is_file()]
+        fetched = [
+            name
+            for name in registry.MODEL_NAMES
+            if (cache / name / str(registry.latest_version(name)) / "card.json").is_file()
+        ]
         assert fetched == ["cnn", "dense", "numpy"]
         health = json.loads(get(f"{site}/api/health/")[1])
         host = socket.gethostname()

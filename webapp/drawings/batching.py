@@ -23,6 +23,7 @@ class PoolBatches(Batches):
     """
 
     abstract = True
+    _tref: Any  # celery-batches' flush timer (None when no messages wait)
 
     def __init__(self) -> None:
         super().__init__()
