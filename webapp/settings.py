@@ -276,9 +276,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 # ... and requeue it at once when the pool child dies mid-job (SIGKILL, OOM).
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# Prediction jobs run in batches of up to this many (`webapp/drawings/batching.py`): the drawings that
-# arrive while every pool process is busy. A worker reserves as many per process (with late acks, a
-# larger reserve would hoard messages that another idle worker could run).
+# Prediction jobs run in batches (`webapp/drawings/batching.py`): the drawings that arrive while every
+# pool process is busy. A worker reserves this many messages per pool process, which bounds a batch (with
+# late acks, a larger reserve would hoard messages that another idle worker could run).
 PREDICT_BATCH_SIZE = env.int("PREDICT_BATCH_SIZE", default=16)
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=PREDICT_BATCH_SIZE)
 # A stuck job fails (soft limit, recorded as failed) and is then killed (hard limit).
