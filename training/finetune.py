@@ -169,7 +169,7 @@ def finetune(
             pen_widths=config.negative_pen_widths,
         )
     before = evaluate(backend.predict, holdout, mnist)  # a ten-class parent gets every negative wrong
-    if backend.classes < NOT_A_DIGIT + 1 and learns_not_a_digit:
+    if learns_not_a_digit and parent_classes <= NOT_A_DIGIT:
         backend.widen(NOT_A_DIGIT + 1)
     history = [
         {
