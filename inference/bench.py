@@ -24,7 +24,7 @@ from inference import registry
 from inference.errors import UnknownModel
 from inference.preprocess import preprocess
 from inference.saliency import explain, steps_for
-from inference.strokes import render_strokes, to_png_bytes
+from inference.strokes import render_strokes, to_canvas_png
 
 # A "2" as a pointer would record it: one stroke, normalised coordinates, y down.
 # fmt: off
@@ -42,8 +42,8 @@ BATCH_SIZES = (1, 64)
 
 
 def canvas_drawing() -> bytes:
-    """A realistic canvas export: a 400x400 PNG with a digit drawn in 25 px strokes."""
-    return to_png_bytes(render_strokes(TWO))
+    """A realistic canvas export: a 400x400 RGBA PNG with a digit drawn in 25 px strokes."""
+    return to_canvas_png(render_strokes(TWO))
 
 
 def median_seconds(call: Callable[[], object], repeats: int) -> float:
@@ -73,7 +73,9 @@ def median_cpu_seconds(call: Callable[[], object], repeats: int) -> float:
 def run(repeats: int) -> list[tuple[str, int, float]]:
     """(what, batch size, microseconds per image) for preprocessing and every trained model."""
     drawing = canvas_drawing()
-    rows = [("preprocess (400x400 PNG -> 28x28)", 1, median_seconds(lambda: preprocess(drawing), repeats) * 1e6)]
+    rows = [
+        ("preprocess (400x400 RGBA canvas PNG -> 28x28)", 1, median_seconds(lambda: preprocess(drawing), repeats) * 1e6)
+    ]
     pixels = preprocess(drawing).pixels
     for name in registry.MODEL_NAMES:
         try:

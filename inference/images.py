@@ -36,7 +36,11 @@ class InkBox(NamedTuple):
 
 def ink_box(ink: np.ndarray, threshold: float) -> InkBox | None:
     """The smallest box around every pixel of `ink` (1.0 = ink) above `threshold`; None if there is none."""
-    mask = ink > threshold
+    return mask_box(ink > threshold)
+
+
+def mask_box(mask: np.ndarray) -> InkBox | None:
+    """The smallest box around every true pixel of `mask`; None if there is none."""
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
@@ -93,8 +97,13 @@ def place_strokes(
 
 def thumbnail_png(ink: np.ndarray, size: int) -> bytes:
     """An ink array (1.0 = ink) as a PNG of at most `size` x `size`, dark ink on white."""
-    image = Image.fromarray(((1.0 - ink) * 255).round().astype("uint8"), mode="L")
-    image.thumbnail((size, size), Image.Resampling.LANCZOS)
+    return thumbnail_png_of(Image.fromarray(((1.0 - ink) * 255).round().astype("uint8"), mode="L"), size)
+
+
+def thumbnail_png_of(image: Image.Image, size: int) -> bytes:
+    """An image as a PNG of at most `size` x `size` (the image is left as it was)."""
+    image = image.copy()
+    image.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=1.0)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

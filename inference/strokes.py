@@ -47,7 +47,12 @@ def draw_strokes(
 
 
 def to_png_bytes(image: Image.Image) -> bytes:
-    """Encode a PIL image as PNG bytes, as a canvas export would be."""
+    """Encode a PIL image as PNG bytes in its own mode (a greyscale canvas: small and quick to read)."""
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def to_canvas_png(image: Image.Image) -> bytes:
+    """Encode a PIL image as the page's canvas exports it (`toDataURL`): an opaque RGBA PNG."""
+    return to_png_bytes(image.convert("RGBA"))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from inference.images import png_to_data_url
-from inference.strokes import render_strokes, to_png_bytes
+from inference.strokes import render_strokes, to_canvas_png
 
 SEVEN = [[[0.0, 0.0], [0.6, 0.0], [0.35, 1.0]], [[0.15, 0.5], [0.5, 0.5]]]
 ONE = [[[0.3, 0.15], [0.5, 0.0], [0.5, 1.0]]]
@@ -74,7 +74,7 @@ def _client(url: str, model: str, images: list[str], count: int, results: Result
 
 def run(url: str, model: str, total: int, concurrency: int, submit_wait: float = 0) -> dict[str, float]:
     """Submit `total` drawings from `concurrency` clients; returns throughput and latency figures."""
-    images = [png_to_data_url(to_png_bytes(render_strokes(strokes))) for strokes in (SEVEN, ONE)]
+    images = [png_to_data_url(to_canvas_png(render_strokes(strokes))) for strokes in (SEVEN, ONE)]
     results = Results()
     per_client = [total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)]
     threads = [threading.Thread(target=_client, args=(url, model, images, n, results, submit_wait)) for n in per_client]

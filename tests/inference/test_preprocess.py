@@ -6,11 +6,21 @@ import io
 import time
 
 import numpy as np
+import pyspng
 import pytest
 from PIL import Image, ImageFile
 
 from inference.errors import BlankDrawing, ImageTooLarge, InvalidImage, UnsupportedFormat
-from inference.preprocess import MASS_CENTRE, MAX_STROKE_WIDTH, preprocess, stroke_width, thin_strokes
+from inference.preprocess import (
+    MASS_CENTRE,
+    MAX_STROKE_WIDTH,
+    load_pixels,
+    luminance_from_bytes,
+    open_image,
+    preprocess,
+    stroke_width,
+    thin_strokes,
+)
 from tests.factories import (
     blank_png,
     canvas_png,
@@ -47,6 +57,7 @@ def refuse_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("pixel data was decoded")
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    monkeypatch.setattr(pyspng, "load", load)
 
 
 @pytest.mark.parametrize("index", DIGITS)
@@ -96,6 +107,33 @@ def test_odd_sized_canvas_gives_nearly_the_same_result_as_a_square_one() -> None
     odd = preprocess(sized_canvas_png(digit, width=333, height=517, digit_size=200, left=20, top=300)).pixels
     square = preprocess(canvas_png(digit, digit_size=200)).pixels
     assert np.abs(odd - square).mean() < 0.02
+
+
+def _pillow_luminance(data: bytes) -> np.ndarray:
+    """Luminance on white as Pillow alone gives it (the reference for the faster decoding)."""
+    rgba = Image.open(io.BytesIO(data)).convert("RGBA")
+    return np.asarray(Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("L"))
+
+
+def _encoded(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "transparent RGBA", "P", "LA"])
+def test_every_png_mode_decodes_to_the_pixels_pillow_gives(mode: str) -> None:
+    rgba = Image.open(io.BytesIO(canvas_png(mnist().x_test[0], transparent=mode == "transparent RGBA"))).convert("RGBA")
+    image = rgba if "RGBA" in mode else rgba.convert(mode)
+    data = _encoded(image)
+    np.testing.assert_array_equal(np.asarray(load_pixels(open_image(data), data)), np.asarray(image))
+    np.testing.assert_array_equal(np.asarray(luminance_from_bytes(data)), _pillow_luminance(data))
+
+
+def test_png_whose_pixels_do_not_match_its_header_raises_invalid_image() -> None:
+    small, large = _encoded(Image.new("L", (20, 20), 255)), _encoded(Image.new("L", (40, 20), 255))
+    with pytest.raises(InvalidImage):
+        load_pixels(open_image(large), small)
 
 
 def test_output_is_a_float32_28x28_array_in_0_1_and_a_matching_png() -> None:

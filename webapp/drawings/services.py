@@ -25,7 +25,7 @@ from inference.answer import NOT_A_DIGIT, read_answer
 from inference.errors import BlankDrawing, InferenceError
 from inference.images import png_to_data_url, thumbnail_png
 from inference.models import DigitModel
-from inference.preprocess import INK_THRESHOLD, ink_from_image, open_image, preprocess
+from inference.preprocess import FIRST_PAPER_LEVEL, ink_from_image, load_pixels, luminance_of, open_image, preprocess
 from inference.saliency import explain, steps_for
 from inference.segment import segment_digits
 from webapp.core import heartbeats, metrics
@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 def drawing_image_validate(*, image: bytes) -> str:
     """Check the image is an accepted format within limits and not blank; returns its format."""
     opened = open_image(image)
-    if not (ink_from_image(opened) > INK_THRESHOLD).any():
+    if not (np.asarray(luminance_of(load_pixels(opened, image))) < FIRST_PAPER_LEVEL).any():
         raise BlankDrawing("The drawing is blank: draw a digit first.")
     return str(opened.format)
 
@@ -221,8 +221,9 @@ def _number_predict(drawing: Drawing) -> Drawing:
     """Find the digits of a number drawing and run the model on all of them in one batch (not saved)."""
     try:
         began = time.perf_counter()
-        image = open_image(bytes(drawing.image))
-        ink = ink_from_image(image)
+        data = bytes(drawing.image)
+        image = open_image(data)
+        ink = ink_from_image(load_pixels(image, data))
         stroke_scale = image.width / drawing.canvas_width if drawing.canvas_width else 1.0
         parts = segment_digits(ink, drawing.strokes, stroke_scale)
         preprocessed = time.perf_counter()
