@@ -202,11 +202,15 @@ def preprocess_pixels(ink: np.ndarray) -> np.ndarray:
 
 def preprocess(data: bytes, *, thumbnail_size: int | None = None) -> ProcessedDrawing:
     """Bytes of a canvas export in, the 28x28 array a model sees (and its PNG) out; with
-    `thumbnail_size`, also a thumbnail of the drawing from the same decoded image.
+    `thumbnail_size`, also a thumbnail of the drawing from the same decoded image."""
+    return preprocess_luminance(luminance_from_bytes(data), thumbnail_size=thumbnail_size)
+
+
+def preprocess_luminance(luminance: Image.Image, *, thumbnail_size: int | None = None) -> ProcessedDrawing:
+    """`preprocess` of an image already decoded to luminance (`luminance_from_bytes`).
 
     Only the part of the image that holds ink is turned into floats (the same values as
     `ink_from_image` of the whole image, so the same result): most of a canvas is paper."""
-    luminance = luminance_from_bytes(data)
     levels = np.asarray(luminance)
     box = mask_box(levels < FIRST_PAPER_LEVEL)
     if box is None:

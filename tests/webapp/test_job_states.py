@@ -7,12 +7,13 @@ import io
 import time
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.utils import timezone
 from PIL import Image
 
 from inference import preprocess as preprocess_module
-from tests.factories import drawing_factory
+from tests.factories import digit_canvas_png, drawing_factory
 from webapp.drawings import services
 from webapp.drawings.models import Drawing, LabelSource, Status
 from webapp.drawings.services import drawing_label, drawing_predict, drawings_requeue_stale
@@ -41,6 +42,37 @@ def test_a_queued_job_runs_once_and_records_the_version_it_ran_on(notifications_
     assert done.digit is not None and len(done.probabilities) == 10
     thumbnail = Image.open(io.BytesIO(bytes(done.thumbnail)))
     assert thumbnail.format == "PNG" and max(thumbnail.size) <= services.THUMBNAIL_SIZE
+
+
+def test_a_digit_is_decoded_once_at_submit_and_its_job_runs_on_what_was_made_then(notifications_off, monkeypatch):
+    image = digit_canvas_png(0)
+    expected = preprocess_module.preprocess(image, thumbnail_size=services.THUMBNAIL_SIZE)
+    drawing = services.drawing_create(image=image, model_name="numpy")
+    stored = np.frombuffer(bytes(drawing.model_input), dtype=np.float32).reshape(28, 28)
+    np.testing.assert_array_equal(stored, expected.pixels)
+    assert bytes(drawing.thumbnail) == expected.thumbnail and drawing.preprocess_ms is not None
+
+    def decoding(*args, **kwargs):
+        raise AssertionError("the job decoded the image again")
+
+    monkeypatch.setattr(services, "preprocess", decoding)
+    monkeypatch.setattr(preprocess_module.pyspng, "load", decoding)
+    done = drawing_predict(drawing_id=str(drawing.pk))
+    assert done is not None and done.status == Status.DONE
+    assert bytes(done.processed_image) == expected.png
+
+
+def test_a_drawing_stored_without_model_input_is_preprocessed_by_its_job_to_the_same_answer(notifications_off):
+    image = digit_canvas_png(0)
+    submitted = services.drawing_create(image=image, model_name="numpy")
+    older = drawing_factory(digit=None, model_name="numpy", image=image)  # as rows stored before model_input
+    assert older.model_input is None
+    first, second = drawing_predict(drawing_id=str(submitted.pk)), drawing_predict(drawing_id=str(older.pk))
+    assert first is not None and second is not None
+    assert second.probabilities == first.probabilities
+    assert bytes(second.processed_image) == bytes(first.processed_image)
+    assert bytes(second.thumbnail) == bytes(first.thumbnail)
+    assert second.preprocess_ms is not None
 
 
 def test_a_second_run_of_a_finished_job_changes_nothing(notifications_off):

@@ -57,6 +57,10 @@ class Drawing(models.Model):
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.DIGIT, db_index=True)
     image = models.BinaryField(help_text="The submitted image, as sent (PNG or JPEG).")
     image_format = models.CharField(max_length=8, default="PNG")
+    # Made from the image when a digit is submitted, so that the image is decoded once, by the web process.
+    model_input = models.BinaryField(
+        null=True, blank=True, editable=False, help_text="The 28x28 float32 array the model sees (digits)."
+    )
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.API, db_index=True)
     user_agent = models.CharField(max_length=400, blank=True, default="")
     canvas_width = models.PositiveIntegerField(null=True, blank=True)
@@ -86,7 +90,7 @@ class Drawing(models.Model):
     # The answer.
     processed_image = models.BinaryField(null=True, blank=True, help_text="The 28x28 PNG the model saw.")
     thumbnail = models.BinaryField(
-        null=True, blank=True, help_text="A small PNG of the drawing, made with the job, for lists."
+        null=True, blank=True, help_text="A small PNG of the drawing, made at submit or with the job, for lists."
     )
     digit = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
     confidence = models.FloatField(null=True, blank=True, db_index=True)

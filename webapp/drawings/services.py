@@ -25,7 +25,18 @@ from inference.answer import NOT_A_DIGIT, read_answer
 from inference.errors import BlankDrawing, InferenceError
 from inference.images import png_to_data_url, thumbnail_png
 from inference.models import DigitModel
-from inference.preprocess import FIRST_PAPER_LEVEL, ink_from_image, load_pixels, luminance_of, open_image, preprocess
+from inference.preprocess import (
+    FIELD,
+    FIRST_PAPER_LEVEL,
+    ProcessedDrawing,
+    ink_from_image,
+    load_pixels,
+    luminance_of,
+    open_image,
+    preprocess,
+    preprocess_luminance,
+    to_png,
+)
 from inference.saliency import explain, steps_for
 from inference.segment import segment_digits
 from webapp.core import heartbeats, metrics
@@ -40,13 +51,22 @@ from webapp.drawings.serializers import drawing_result
 
 logger = logging.getLogger(__name__)
 
+# Side of the thumbnail made with each drawing (the admin's lists show it): at submit for a digit, by
+# the job for a number.
+THUMBNAIL_SIZE = 56
 
-def drawing_image_validate(*, image: bytes) -> str:
-    """Check the image is an accepted format within limits and not blank; returns its format."""
+
+def drawing_image_read(*, image: bytes, kind: Kind | str) -> tuple[str, ProcessedDrawing | None]:
+    """Check the image (an accepted format within limits, not blank) and, for a digit, make the 28x28
+    array the model will see and the thumbnail, from the one decoding of the image: the worker never
+    decodes it again. Returns the image's format and, for a digit, what was made."""
     opened = open_image(image)
-    if not (np.asarray(luminance_of(load_pixels(opened, image))) < FIRST_PAPER_LEVEL).any():
+    luminance = luminance_of(load_pixels(opened, image))
+    if kind == Kind.DIGIT:
+        return str(opened.format), preprocess_luminance(luminance, thumbnail_size=THUMBNAIL_SIZE)
+    if not (np.asarray(luminance) < FIRST_PAPER_LEVEL).any():
         raise BlankDrawing("The drawing is blank: draw a digit first.")
-    return str(opened.format)
+    return str(opened.format), None
 
 
 def drawing_create(
@@ -74,12 +94,17 @@ def drawing_create(
     """Validate and store a drawing, then enqueue its prediction once the row is committed. With
     `explain`, the job also computes the saliency map of its answer (single digits only)."""
     registry.check_name(model_name)
-    image_format = drawing_image_validate(image=image)
+    began = time.perf_counter()
+    image_format, processed = drawing_image_read(image=image, kind=kind)
+    preprocess_ms = round((time.perf_counter() - began) * 1000, 3) if processed else None
     with transaction.atomic():
         drawing = Drawing.objects.create(
             id=drawing_id or uuid.uuid4(),
             image=image,
             image_format=image_format,
+            model_input=processed.pixels.tobytes() if processed else None,
+            thumbnail=processed.thumbnail if processed else None,
+            preprocess_ms=preprocess_ms,
             model_name=model_name,
             kind=kind,
             source=source,
@@ -165,36 +190,48 @@ def drawings_predict(*, drawing_ids: Sequence[str]) -> dict[str, Drawing]:
     metrics.PREDICT_BATCH.observe(len(drawings))
     drawings_owner_record(drawing_ids=[str(drawing.pk) for drawing in drawings])
     finished: list[Drawing] = []
-    prepared: list[tuple[Drawing, Any, float]] = []
+    prepared: list[tuple[Drawing, ProcessedDrawing]] = []
     for drawing in drawings:
         if drawing.kind == Kind.NUMBER:
             finished.append(_number_predict(drawing))
             continue
-        began = time.perf_counter()
         try:
-            processed = preprocess(bytes(drawing.image), thumbnail_size=THUMBNAIL_SIZE)
+            processed = _model_input(drawing)
         except InferenceError as exc:
             finished.append(_job_failed(drawing, exc.code, exc.message))
             continue
-        prepared.append((drawing, processed, time.perf_counter() - began))
-    for model_name in sorted({drawing.model_name for drawing, _, _ in prepared}):
+        prepared.append((drawing, processed))
+    for model_name in sorted({drawing.model_name for drawing, _ in prepared}):
         group = [item for item in prepared if item[0].model_name == model_name]
         try:
             model = serving_model(model_name)
             began = time.perf_counter()
-            rows = model.predict(np.stack([processed.pixels for _, processed, _ in group]))
+            rows = model.predict(np.stack([processed.pixels for _, processed in group]))
             each = (time.perf_counter() - began) / len(group)
         except InferenceError as exc:
-            finished += [_job_failed(drawing, exc.code, exc.message) for drawing, _, _ in group]
+            finished += [_job_failed(drawing, exc.code, exc.message) for drawing, _ in group]
             continue
-        for (drawing, processed, seconds), row in zip(group, rows, strict=True):
-            finished.append(_digit_answer(drawing, model, processed, row, seconds, each))
+        for (drawing, processed), row in zip(group, rows, strict=True):
+            finished.append(_digit_answer(drawing, model, processed, row, each))
     _drawings_finish(finished)
     return {str(drawing.pk): drawing for drawing in drawings}
 
 
+def _model_input(drawing: Drawing) -> ProcessedDrawing:
+    """What the model sees for a digit: the array made at submit (then the thumbnail is in the row
+    already), or, for a drawing stored without it, the image preprocessed here (timed)."""
+    if drawing.model_input is not None:
+        pixels = np.frombuffer(bytes(drawing.model_input), dtype=np.float32).reshape(FIELD, FIELD).copy()
+        thumbnail = bytes(drawing.thumbnail) if drawing.thumbnail is not None else None
+        return ProcessedDrawing(pixels=pixels, png=to_png(pixels), thumbnail=thumbnail)
+    began = time.perf_counter()
+    processed = preprocess(bytes(drawing.image), thumbnail_size=THUMBNAIL_SIZE)
+    drawing.preprocess_ms = round((time.perf_counter() - began) * 1000, 3)
+    return processed
+
+
 def _digit_answer(
-    drawing: Drawing, model: DigitModel, processed: Any, probabilities: Any, preprocess_seconds: float, seconds: float
+    drawing: Drawing, model: DigitModel, processed: ProcessedDrawing, probabilities: Any, seconds: float
 ) -> Drawing:
     """Fill in a single digit's answer (not saved)."""
     answer = read_answer(probabilities)
@@ -207,7 +244,6 @@ def _digit_answer(
     drawing.not_a_digit = answer.not_a_digit
     drawing.not_a_digit_probability = answer.not_a_digit_probability
     drawing.confidence = answer.confidence
-    drawing.preprocess_ms = round(preprocess_seconds * 1000, 3)
     drawing.inference_ms = round(seconds * 1000, 3)
     if drawing.explain:
         drawing.saliency = _saliency_png(drawing, model, processed.pixels, int(np.argmax(probabilities)))
@@ -309,9 +345,6 @@ def drawing_explain(*, drawing_id: str) -> Drawing | None:
     drawing.refresh_from_db()
     return drawing
 
-
-# Side of the thumbnail made with each job (the admin's lists show it).
-THUMBNAIL_SIZE = 56
 
 JOB_RESULT_FIELDS = [
     "status",
