@@ -22,8 +22,8 @@ MAX_BYTES = 2 * 1024 * 1024
 # Decoded pixels are bounded too: a tiny PNG of 4096x4096 cost 1.8 s and a gigabyte to decode.
 MAX_SIDE = 2048
 ACCEPTED_FORMATS = frozenset({"PNG", "JPEG"})
-# 8-bit PNG modes (and their channels) that libspng decodes to the very pixels Pillow gives, 4x faster on
-# a canvas export; other PNGs (palette, 16-bit, a transparent colour) and JPEGs are decoded by Pillow.
+# 8-bit PNG modes (and their channels) that libspng decodes to the very pixels Pillow gives; other PNGs
+# (palette, 16-bit, a transparent colour) and JPEGs are decoded by Pillow.
 FAST_PNG_CHANNELS = {"L": 1, "RGB": 3, "RGBA": 4}
 FIELD = 28
 BOX = 20
@@ -75,30 +75,30 @@ def open_image(data: bytes) -> Image.Image:
     return image
 
 
-def load_pixels(image: Image.Image, data: bytes) -> Image.Image:
-    """The decoded pixels of `image` (opened from `data` by `open_image`), in its own mode."""
+def _png_pixels(image: Image.Image, data: bytes) -> np.ndarray | None:
+    """The pixels of a PNG of the modes libspng decodes exactly as Pillow does (H x W or H x W x channels,
+    uint8); None for any other image, which Pillow decodes."""
     channels = FAST_PNG_CHANNELS.get(image.mode)
     if image.format != "PNG" or channels is None or "transparency" in image.info:
-        try:
-            image.load()
-        except Exception as exc:
-            raise InvalidImage("The image data is corrupt or truncated.") from exc
-        return image
+        return None
     try:
         pixels = pyspng.load(data)
     except RuntimeError as exc:
         raise InvalidImage("The image data is corrupt or truncated.") from exc
     if pixels.dtype != np.uint8 or pixels.size != image.width * image.height * channels:
         raise InvalidImage("The image data does not match its header.")
-    shape = (image.height, image.width) if channels == 1 else (image.height, image.width, channels)
-    return Image.fromarray(pixels.reshape(shape), image.mode)
+    return pixels.reshape((image.height, image.width) if channels == 1 else (image.height, image.width, channels))
+
+
+def _opaque(rgba: np.ndarray) -> bool:
+    """Whether every pixel of an H x W x 4 array is fully opaque (a canvas filled with white is)."""
+    return bool((np.ascontiguousarray(rgba).reshape(-1).view("<u4") >= 0xFF000000).all())
 
 
 def luminance_of(image: Image.Image) -> Image.Image:
     """The image composited onto white, as 8-bit luminance (mode L): 0 is black ink, 255 is paper."""
     try:
-        opaque = image.mode == "RGBA" and image.getchannel("A").getextrema() == (255, 255)
-        if not opaque and (image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info):
+        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
             rgba = image.convert("RGBA")
             paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
             image = Image.alpha_composite(paper, rgba)
@@ -109,9 +109,20 @@ def luminance_of(image: Image.Image) -> Image.Image:
     return luminance
 
 
+def read_luminance(image: Image.Image, data: bytes) -> Image.Image:
+    """`luminance_of` the image opened from `data` by `open_image`, decoding common PNGs with libspng
+    (pyspng; 4x Pillow on a canvas export) and skipping the compositing when nothing is transparent."""
+    pixels = _png_pixels(image, data)
+    if pixels is None:
+        return luminance_of(image)
+    if pixels.ndim == 3 and pixels.shape[2] == 4 and _opaque(pixels):
+        return Image.fromarray(pixels).convert("L")  # alpha all 255: compositing onto white changes nothing
+    return luminance_of(Image.fromarray(pixels))
+
+
 def luminance_from_bytes(data: bytes) -> Image.Image:
     """PNG or JPEG bytes, checked by `open_image`, as 8-bit luminance on white."""
-    return luminance_of(load_pixels(open_image(data), data))
+    return read_luminance(open_image(data), data)
 
 
 def ink_from_image(image: Image.Image) -> np.ndarray:

@@ -28,13 +28,12 @@ from inference.models import DigitModel
 from inference.preprocess import (
     FIELD,
     FIRST_PAPER_LEVEL,
+    INK_OF_LEVEL,
     ProcessedDrawing,
-    ink_from_image,
-    load_pixels,
-    luminance_of,
     open_image,
     preprocess,
     preprocess_luminance,
+    read_luminance,
     to_png,
 )
 from inference.saliency import explain, steps_for
@@ -61,7 +60,7 @@ def drawing_image_read(*, image: bytes, kind: Kind | str) -> tuple[str, Processe
     array the model will see and the thumbnail, from the one decoding of the image: the worker never
     decodes it again. Returns the image's format and, for a digit, what was made."""
     opened = open_image(image)
-    luminance = luminance_of(load_pixels(opened, image))
+    luminance = read_luminance(opened, image)
     if kind == Kind.DIGIT:
         return str(opened.format), preprocess_luminance(luminance, thumbnail_size=THUMBNAIL_SIZE)
     if not (np.asarray(luminance) < FIRST_PAPER_LEVEL).any():
@@ -259,7 +258,7 @@ def _number_predict(drawing: Drawing) -> Drawing:
         began = time.perf_counter()
         data = bytes(drawing.image)
         image = open_image(data)
-        ink = ink_from_image(load_pixels(image, data))
+        ink = INK_OF_LEVEL[np.asarray(read_luminance(image, data))]
         stroke_scale = image.width / drawing.canvas_width if drawing.canvas_width else 1.0
         parts = segment_digits(ink, drawing.strokes, stroke_scale)
         preprocessed = time.perf_counter()
