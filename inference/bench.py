@@ -1,4 +1,5 @@
-"""Microseconds per image for preprocessing a canvas drawing, each model's predict and its explanation.
+"""Microseconds per image for decoding and preprocessing a canvas drawing, each model's predict and its
+explanation.
 
 An explanation (saliency map and its PNG, `inference.saliency`) is timed in CPU time of this process
 (`time.process_time`), the budget being 20 ms of worker CPU per explained drawing.
@@ -22,7 +23,7 @@ import numpy as np
 
 from inference import registry
 from inference.errors import UnknownModel
-from inference.preprocess import preprocess
+from inference.preprocess import luminance_from_bytes, luminance_of, open_image, preprocess
 from inference.saliency import explain, steps_for
 from inference.strokes import render_strokes, to_canvas_png
 
@@ -73,9 +74,12 @@ def median_cpu_seconds(call: Callable[[], object], repeats: int) -> float:
 def run(repeats: int) -> list[tuple[str, int, float]]:
     """(what, batch size, microseconds per image) for preprocessing and every trained model."""
     drawing = canvas_drawing()
-    rows = [
-        ("preprocess (400x400 RGBA canvas PNG -> 28x28)", 1, median_seconds(lambda: preprocess(drawing), repeats) * 1e6)
-    ]
+    timed = {
+        "decode to luminance, Pillow alone": lambda: luminance_of(open_image(drawing)),
+        "decode to luminance, as served (libspng)": lambda: luminance_from_bytes(drawing),
+        "preprocess (400x400 RGBA canvas PNG -> 28x28)": lambda: preprocess(drawing),
+    }
+    rows = [(what, 1, median_seconds(call, repeats) * 1e6) for what, call in timed.items()]
     pixels = preprocess(drawing).pixels
     for name in registry.MODEL_NAMES:
         try:
