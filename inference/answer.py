@@ -40,3 +40,11 @@ def read_answer(probabilities: np.ndarray) -> Answer:
         probabilities=[round(float(p), 6) for p in row[:DIGIT_CLASSES]],
         not_a_digit_probability=round(rejection, 6),
     )
+
+
+def not_a_digit_margins(probabilities: np.ndarray) -> np.ndarray:
+    """Per row of 11 probabilities, how far "not a digit" is above the best digit, in log-probability: a
+    row is rejected when its margin is above 0 (and would be if the class's logit rose by -margin)."""
+    with np.errstate(divide="ignore"):
+        logs = np.log(np.asarray(probabilities, dtype=np.float64))
+    return logs[:, NOT_A_DIGIT] - logs[:, :NOT_A_DIGIT].max(axis=1)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from inference import registry
-from inference.answer import NOT_A_DIGIT
+from inference.answer import NOT_A_DIGIT, not_a_digit_margins
 from training.augment import Augmentation, augment
 from training.backends import backend_class
 from training.calibration import batched_logits, expected_calibration_error, fit_temperature, load_version, softmax
@@ -104,9 +104,7 @@ def rejection_bias(probabilities: np.ndarray, share: float) -> float:
     A row rejects when its "not a digit" log-probability is above its best digit's: lowering the logit
     by the `1 - share` quantile of that margin keeps only the rows above it. 0 when few enough reject.
     """
-    with np.errstate(divide="ignore"):
-        logs = np.log(probabilities.astype(np.float64))
-    margins = logs[:, NOT_A_DIGIT] - logs[:, :NOT_A_DIGIT].max(axis=1)
+    margins = not_a_digit_margins(probabilities)
     return max(0.0, float(np.quantile(margins, 1 - share))) if len(margins) else 0.0
 
 

@@ -1,7 +1,7 @@
 """How well each model says "that is not a digit", and what it costs the digits.
 
     python -m training.rejection_eval --model all|cnn|dense|numpy --version 4 5 6 [--output F.json]
-        [--update-cards]
+        [--update-cards] [--shift 0 0.5 1]
 
 For each version: the share of unipen-dev's letters it rejects (those of the fine-tuning split's held-out
 writers, and all of them), of generated negatives it rejects (`training.negatives`, made from MNIST's
@@ -11,6 +11,8 @@ through the page's rendering and preprocessing (`training.evaluate.website_set`,
 
 A ten-class version has no "not a digit" class; for it the figures are those of the other way to say it,
 a threshold on the confidence, set so that it rejects `THRESHOLD_DIGITS_REJECTED` of unipen-dev's digits.
+With `--shift S`, an 11-class version is also measured with its "not a digit" log-probability raised by S
+(a point further along its curve of letters rejected against digits lost; 0 is the version as served).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from inference import registry
-from inference.answer import NOT_A_DIGIT
+from inference.answer import NOT_A_DIGIT, not_a_digit_margins
 from training.calibration import finetune_holdout_mask
 from training.data import load_mnist, load_unipen, load_unipen_letters
 from training.evaluate import predict, website_set
@@ -35,13 +37,14 @@ GENERATED_SEED = 2026_11_26
 THRESHOLD_DIGITS_REJECTED = 0.01
 
 
-def measure(name: str, version: int) -> dict[str, Any]:
-    """The rejection figures and accuracies of one model version."""
+def measure(name: str, version: int, shift: float = 0.0) -> dict[str, Any]:
+    """The rejection figures and accuracies of one model version (its "not a digit" raised by `shift`)."""
     model = registry.get_model(name, version)
     digits = website_set("unipen", "standard", "ours")
     digit_probabilities = predict(model, digits.x)
     if digit_probabilities.shape[1] > NOT_A_DIGIT:
-        return _measure(model, version, digit_probabilities, lambda p: p.argmax(axis=1) == NOT_A_DIGIT)
+        result = _measure(model, version, digit_probabilities, lambda p: not_a_digit_margins(p) > -shift)
+        return {**result, "rule": f"11th class, raised by {shift:g}"} if shift else result
     threshold = float(np.quantile(digit_probabilities.max(axis=1), THRESHOLD_DIGITS_REJECTED))
     result = _measure(model, version, digit_probabilities, lambda p: p.max(axis=1) < threshold)
     return {**result, "rule": f"confidence below {threshold:.4f}"}
@@ -123,9 +126,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--version", type=int, nargs="+", required=True, help="versions to measure")
     parser.add_argument("--output", type=Path, help="also write the results as JSON to this file")
     parser.add_argument("--update-cards", action="store_true", help="write the figures into the model cards")
+    parser.add_argument(
+        "--shift", type=float, nargs="+", default=[0.0], help='raise "not a digit" by these log-probabilities'
+    )
     args = parser.parse_args(argv)
+    if args.update_cards and args.shift != [0.0]:
+        parser.error("--update-cards writes the figures of the versions as served: leave out --shift")
     names = list(registry.MODEL_NAMES) if args.model == "all" else [args.model]
-    results = [(name, measure(name, version)) for name in names for version in args.version]
+    results = [
+        (name, measure(name, version, shift)) for name in names for version in args.version for shift in args.shift
+    ]
     print(markdown(results), end="")
     if args.update_cards:
         for name, result in results:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.answer import NOT_A_DIGIT, read_answer
+from inference.answer import NOT_A_DIGIT, not_a_digit_margins, read_answer
 
 
 def test_ten_classes_always_answer_a_digit():
@@ -39,3 +39,11 @@ def test_a_digit_beside_an_eleventh_class_keeps_its_own_probability():
     assert (answer.digit, answer.not_a_digit) == (7, False)
     assert answer.confidence == pytest.approx(0.6)
     assert answer.not_a_digit_probability == pytest.approx(0.31)
+
+
+def test_not_a_digit_margin_is_above_zero_exactly_where_the_answer_rejects() -> None:
+    rows = np.random.default_rng(0).dirichlet(np.ones(11) * 0.3, size=500)
+    margins = not_a_digit_margins(rows)
+    assert margins.shape == (500,)
+    assert [bool(m > 0) for m in margins] == [read_answer(row).not_a_digit for row in rows]
+    np.testing.assert_allclose(margins, np.log(rows[:, NOT_A_DIGIT] / rows[:, :NOT_A_DIGIT].max(axis=1)))
