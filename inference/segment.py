@@ -9,11 +9,12 @@ between them. Each part is preprocessed like a single drawing (`preprocess_pixel
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from inference.answer import DIGIT_CLASSES, NOT_A_DIGIT
 from inference.errors import InferenceError
 from inference.images import ink_box
 from inference.preprocess import INK_THRESHOLD, preprocess_pixels, to_png
@@ -41,7 +42,17 @@ PINCH = 0.5
 # A split falls in the middle of the part: between these shares of its width.
 SPLIT_MARGIN = 0.25
 
+# A part narrower than this share of the digits' height, within JOIN_GAP of the part before or after
+# it, may be the upright of a 4 drawn apart from its angle. `read_digits` joins the two when the model
+# reads them joined SURE-ly as one digit, and apart one of them is no digit, or is read less surely
+# while it is under SHORTER of the other's height (an angle beside its taller upright).
+UPRIGHT_WIDTH = 0.35
+JOIN_GAP = 0.1
+SURE = 0.95
+SHORTER = 0.8
+
 Stroke = Sequence[Sequence[float]]
+Predict = Callable[[np.ndarray], np.ndarray]
 
 
 class TooManyParts(InferenceError):
@@ -341,13 +352,69 @@ def segment_digits(
     """Each digit of a number drawing (ink array, 1.0 = ink), left to right, preprocessed like a single
     drawing, with its box in the image's pixels; an empty list when there is no ink."""
     labels, parts = find_parts(ink, strokes, stroke_scale)
+    return [digit for _, digit in _digit_parts(ink, labels, parts)]
+
+
+def read_digits(
+    ink: np.ndarray, predict: Predict, strokes: Sequence[Stroke] | None = None, stroke_scale: float = 1.0
+) -> tuple[list[DigitPart], np.ndarray]:
+    """`segment_digits` and `predict`'s probabilities for each digit (one batch), after joining a narrow
+    part to the part beside it when the model reads the two as one digit surely and one of them apart not
+    (a 4 whose angle and upright were drawn apart: "an angle that is no digit" and "1")."""
+    labels, parts = find_parts(ink, strokes, stroke_scale)
+    digits = _digit_parts(ink, labels, parts)
+    if not digits:
+        return [], np.zeros((0, DIGIT_CLASSES), dtype=np.float32)
+    rows = list(predict(np.stack([digit.pixels for _, digit in digits])))
+    height = max(digit.box[3] for _, digit in digits)
+    index = 0
+    while index < len(digits) - 1:
+        (first, left), (second, right) = digits[index], digits[index + 1]
+        if _upright_beside(left, right, height) and _split_apart(left, right, rows[index], rows[index + 1]):
+            joined = _Part(set(first.labels), first.left, first.right, first.own)
+            joined.join(second, labels)
+            found = _digit_parts(ink, labels, [joined])
+            if found:
+                row = predict(found[0][1].pixels[None])[0]
+                if _sureness(row) >= SURE:
+                    digits[index : index + 2], rows[index : index + 2] = found, [row]
+                    continue
+        index += 1
+    return [digit for _, digit in digits], np.stack(rows)
+
+
+def _sureness(row: np.ndarray) -> float:
+    """How surely a row of probabilities reads a digit: its best digit's probability, 0 for "not a digit"."""
+    best = int(np.argmax(row))
+    return 0.0 if best == NOT_A_DIGIT else float(row[best])
+
+
+def _split_apart(left: DigitPart, right: DigitPart, left_row: np.ndarray, right_row: np.ndarray) -> bool:
+    """Whether two neighbours read apart look like one digit's pieces: one is no digit, or one is read
+    unsurely while it is much shorter than the other."""
+    sureness = (_sureness(left_row), _sureness(right_row))
+    if min(sureness) == 0.0:
+        return True
+    heights = (left.box[3], right.box[3])
+    return min(sureness) < SURE and min(heights) < SHORTER * max(heights)
+
+
+def _upright_beside(left: DigitPart, right: DigitPart, height: int) -> bool:
+    """Whether one of two neighbours is narrow enough to be an upright and they stand close enough."""
+    gap = right.box[0] - (left.box[0] + left.box[2])
+    return min(left.box[2], right.box[2]) < UPRIGHT_WIDTH * height and gap <= JOIN_GAP * height
+
+
+def _digit_parts(ink: np.ndarray, labels: np.ndarray, parts: Sequence[_Part]) -> list[tuple[_Part, DigitPart]]:
+    """Each part with its ink preprocessed like a single drawing and its box in the image's pixels; a part
+    left with only faint fringe (one side of a split) is dropped."""
     digits = []
     for part in parts:
         region, x, y = _part_ink(ink, labels, part)
         box = ink_box(region, INK_THRESHOLD)
-        if box is None:  # a split that left only faint fringe on one side
+        if box is None:
             continue
         pixels = preprocess_pixels(box.crop(region))
         width, height = box.right - box.left + 1, box.bottom - box.top + 1
-        digits.append(DigitPart((x + box.left, y + box.top, width, height), pixels, to_png(pixels)))
+        digits.append((part, DigitPart((x + box.left, y + box.top, width, height), pixels, to_png(pixels))))
     return digits

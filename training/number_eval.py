@@ -10,7 +10,8 @@ touch. They are drawn as the page's number mode draws (`NUMBER_CANVAS`, 25 px bl
 read twice: from the
 image alone (an API client) and with the pen strokes (the page sends them). The same digits drawn alone
 on the 400x400 canvas give the single-digit accuracy to compare with. `--cost` times the worker's CPU
-for finding the digits of the five-digit drawings (`inference.segment`).
+for finding the digits of the five-digit drawings (`inference.segment`) and for joining a 4 drawn in
+two pieces (`read_digits`, with the cnn unless `--model` names another).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 from inference import registry
 from inference.answer import NOT_A_DIGIT
 from inference.preprocess import ink_from_image, open_image, preprocess, preprocess_pixels
-from inference.segment import segment_digits
+from inference.segment import read_digits, segment_digits
 from inference.strokes import STROKE_WIDTH, draw_strokes, render_strokes, to_png_bytes
 from training.data import load_unipen
 
@@ -112,12 +113,9 @@ def read_numbers(numbers: list[DrawnNumber], model: Any, *, with_strokes: bool) 
     whole = digits_right = digits_total = counted = counted_digits = 0
     for number in numbers:
         ink = ink_from_image(open_image(number.png))
-        parts = segment_digits(ink, number.strokes if with_strokes else None)
-        read = ""
-        if parts:
-            probabilities = model.predict(np.stack([p.pixels for p in parts]))
-            # As the worker answers: a part the model says is not a digit is left out of the number.
-            read = "".join(str(int(d)) for d in probabilities.argmax(axis=1) if d != NOT_A_DIGIT)
+        _, probabilities = read_digits(ink, model.predict, number.strokes if with_strokes else None)
+        # As the worker answers: a part the model says is not a digit is left out of the number.
+        read = "".join(str(int(d)) for d in probabilities.argmax(axis=1) if d != NOT_A_DIGIT)
         whole += read == number.digits
         digits_total += len(number.digits)
         if len(read) == len(number.digits):
@@ -139,15 +137,18 @@ def read_singles(numbers: list[DrawnNumber], model: Any) -> float:
     return float((model.predict(pixels).argmax(axis=1) == labels).mean())
 
 
-def segmentation_cost(numbers: list[DrawnNumber], repeats: int = 20) -> dict[str, float]:
-    """Median CPU ms (this thread) per five-digit drawing of `segment_digits`, from the image alone and
+def segmentation_cost(numbers: list[DrawnNumber], model: Any, repeats: int = 20) -> dict[str, float]:
+    """Median CPU ms per five-digit drawing of `segment_digits` (this thread), from the image alone and
     with the strokes, and of preprocessing its five digits, which five single drawings pay too: the
-    difference is what finding the digits adds."""
+    difference is what finding the digits adds. Then (this process, for the model's threads) what
+    `read_digits` with the strokes adds to that segmentation and one model call for its digits: the
+    joining of a narrow part to its neighbour, read again."""
     five = [n for n in numbers if len(n.digits) == 5]
     timings: dict[str, list[float]] = defaultdict(list)
     for number in five:
         ink = ink_from_image(open_image(number.png))
         crops = [ink[y : y + h, x : x + w] for x, y, w, h in (p.box for p in segment_digits(ink))]
+        batch = np.stack([p.pixels for p in segment_digits(ink, number.strokes)])
         for _ in range(repeats):
             start = time.thread_time()
             segment_digits(ink)
@@ -160,9 +161,18 @@ def segmentation_cost(numbers: list[DrawnNumber], repeats: int = 20) -> dict[str
             timings["segment_digits_image_ms"].append((image - start) * 1000)
             timings["segment_digits_strokes_ms"].append((strokes - image) * 1000)
             timings["digit_preprocessing_ms"].append((done - strokes) * 1000)
+            start = time.process_time()
+            segment_digits(ink, number.strokes)
+            model.predict(batch)
+            plain = time.process_time()
+            read_digits(ink, model.predict, number.strokes)
+            joined = time.process_time()
+            timings["segment_and_read_ms"].append((plain - start) * 1000)
+            timings["read_digits_strokes_ms"].append((joined - plain) * 1000)
     medians = {key: round(statistics.median(values), 3) for key, values in timings.items()}
     for mode in ("image", "strokes"):
         medians[f"added_{mode}_ms"] = round(medians[f"segment_digits_{mode}_ms"] - medians["digit_preprocessing_ms"], 3)
+    medians["joining_added_ms"] = round(medians["read_digits_strokes_ms"] - medians["segment_and_read_ms"], 3)
     return {"drawings": len(five), **medians}
 
 
@@ -176,7 +186,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     numbers = compose_numbers(args.count, args.seed)
     if args.cost:
-        print(segmentation_cost(numbers))
+        print(
+            segmentation_cost(numbers, registry.get_model("cnn" if args.model == "all" else args.model, args.version))
+        )
         return
     names = registry.MODEL_NAMES if args.model == "all" else (args.model,)
     print(f"{len(numbers)} numbers, {sum(len(n.digits) for n in numbers)} digits, seed {args.seed}")

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from inference.preprocess import ink_from_image, preprocess_pixels
-from inference.segment import MAX_PARTS, TooManyParts, segment_digits
+from inference.registry import get_model
+from inference.segment import MAX_PARTS, TooManyParts, read_digits, segment_digits
 from inference.strokes import draw_strokes
 
 Strokes = list[list[tuple[float, float]]]
@@ -101,3 +102,22 @@ def test_more_than_twenty_separate_parts_are_refused_quickly() -> None:
     assert time.perf_counter() - started < 0.1
     assert raised.value.code == "too_many_parts"
     assert len(segment_digits(ink(dots[:MAX_PARTS]))) == MAX_PARTS
+
+
+def four_apart(x: float) -> Strokes:
+    """A 4 whose upright stands right of its angle's bar, not touching it: two parts of ink."""
+    return [[(x + 70, 120), (x + 10, 240), (x + 120, 240)], [(x + 165, 90), (x + 165, 330)]]
+
+
+def test_a_four_whose_upright_stands_apart_is_read_as_one_digit() -> None:
+    strokes = [*four_apart(100), [(500, 100), (650, 100), (560, 320)]]  # then a 7
+    assert len(segment_digits(ink(strokes), strokes)) == 3  # apart: an angle, an upright, the 7
+    parts, probabilities = read_digits(ink(strokes), get_model("cnn").predict, strokes)
+    assert len(parts) == 2 and list(probabilities.argmax(axis=1)) == [4, 7]
+    assert parts[0].box[0] < 100 + 10 and parts[0].box[0] + parts[0].box[2] > 100 + 165
+
+
+def test_ones_side_by_side_stay_two_digits_when_read() -> None:
+    strokes = [[(300, 100), (300, 320)], [(345, 100), (345, 320)], [(700, 100), (700, 320)]]
+    parts, probabilities = read_digits(ink(strokes), get_model("cnn").predict, strokes)
+    assert len(parts) == 3 and list(probabilities.argmax(axis=1)) == [1, 1, 1]
