@@ -22,8 +22,8 @@ MAX_BYTES = 2 * 1024 * 1024
 # Decoded pixels are bounded too: a tiny PNG of 4096x4096 cost 1.8 s and a gigabyte to decode.
 MAX_SIDE = 2048
 ACCEPTED_FORMATS = frozenset({"PNG", "JPEG"})
-# 8-bit PNG modes (and their channels) that libspng decodes to the very pixels Pillow gives; other PNGs
-# (palette, 16-bit, a transparent colour) and JPEGs are decoded by Pillow.
+# PNG modes (and their channels) that libspng decodes, at 8 bits per channel, to the very pixels Pillow
+# gives; other PNGs (palette, 16-bit, a transparent colour) and JPEGs are decoded by Pillow.
 FAST_PNG_CHANNELS = {"L": 1, "RGB": 3, "RGBA": 4}
 FIELD = 28
 BOX = 20
@@ -85,7 +85,9 @@ def _png_pixels(image: Image.Image, data: bytes) -> np.ndarray | None:
         pixels = pyspng.load(data)
     except RuntimeError as exc:
         raise InvalidImage("The image data is corrupt or truncated.") from exc
-    if pixels.dtype != np.uint8 or pixels.size != image.width * image.height * channels:
+    if pixels.dtype != np.uint8:  # 16 bits per channel: Pillow keeps the high byte; let it decode
+        return None
+    if pixels.size != image.width * image.height * channels:
         raise InvalidImage("The image data does not match its header.")
     return pixels.reshape((image.height, image.width) if channels == 1 else (image.height, image.width, channels))
 

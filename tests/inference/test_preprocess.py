@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import struct
 import time
+import zlib
 
 import numpy as np
 import pyspng
@@ -127,6 +129,25 @@ def test_every_png_mode_decodes_to_the_luminance_pillow_gives(mode: str) -> None
     image = rgba if "RGBA" in mode else rgba.convert(mode)
     data = _encoded(image)
     np.testing.assert_array_equal(np.asarray(luminance_from_bytes(data)), _pillow_luminance(data))
+
+
+def _png_16_bit_rgb(pixels: np.ndarray) -> bytes:
+    """A PNG of 16 bits per channel (Pillow writes none): signature, IHDR, one IDAT, IEND."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    height, width, _ = pixels.shape
+    rows = b"".join(b"\x00" + pixels[y].astype(">u2").tobytes() for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def test_a_png_of_16_bits_per_channel_is_read_as_pillow_reads_it() -> None:
+    rgb = np.asarray(Image.open(io.BytesIO(canvas_png(mnist().x_test[0]))).convert("RGB")).astype(np.uint16) * 257
+    data = _png_16_bit_rgb(rgb)
+    np.testing.assert_array_equal(np.asarray(luminance_from_bytes(data)), _pillow_luminance(data))
+    np.testing.assert_array_equal(preprocess(data).pixels, preprocess(canvas_png(mnist().x_test[0])).pixels)
 
 
 def test_png_whose_pixels_do_not_match_its_header_raises_invalid_image() -> None:
