@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import time
+import uuid
 from datetime import timedelta
 
 import numpy as np
 import pytest
+from celery_batches import SimpleRequest
 from django.utils import timezone
 from PIL import Image
 
@@ -17,6 +19,7 @@ from tests.factories import digit_canvas_png, drawing_factory
 from webapp.drawings import services
 from webapp.drawings.models import Drawing, LabelSource, Status
 from webapp.drawings.services import drawing_label, drawing_predict, drawings_requeue_stale
+from webapp.drawings.tasks import drawings_predict_task
 from webapp.modelversions import selectors
 from webapp.modelversions.services import model_version_activate
 
@@ -73,6 +76,17 @@ def test_a_drawing_stored_without_model_input_is_preprocessed_by_its_job_to_the_
     assert bytes(second.processed_image) == bytes(first.processed_image)
     assert bytes(second.thumbnail) == bytes(first.thumbnail)
     assert second.preprocess_ms is not None
+
+
+def test_a_batch_message_that_is_not_a_drawing_id_is_dropped_and_the_rest_of_the_batch_runs(notifications_off):
+    good = queued_drawing()
+
+    def request(*args: object) -> SimpleRequest:
+        return SimpleRequest(str(uuid.uuid4()), drawings_predict_task.name, args, {}, {}, "test", False, None, None, {})
+
+    drawings_predict_task.run([request("not-a-drawing-id"), request(str(good.pk)), request()])
+    stored = Drawing.objects.get(pk=good.pk)
+    assert stored.status == Status.DONE and stored.digit is not None
 
 
 def test_a_second_run_of_a_finished_job_changes_nothing(notifications_off):

@@ -66,7 +66,9 @@ def drawings_predict_task(requests: list[SimpleRequest]) -> None:
     A drawing of the batch whose job cannot finish is failed alone; a database error sends each drawing
     of the batch to `drawing_predict_task`, which retries it with backoff.
     """
-    drawing_ids = [str(request.args[0]) for request in requests]
+    drawing_ids = _drawing_ids(requests)
+    if not drawing_ids:
+        return
     try:
         drawings_predict(drawing_ids=drawing_ids)
     except TRANSIENT_DATABASE_ERRORS:
@@ -86,6 +88,18 @@ def drawings_predict_task(requests: list[SimpleRequest]) -> None:
                 code="internal_error",
                 message=f"The prediction failed (reference {reference}).",
             )
+
+
+def _drawing_ids(requests: list[SimpleRequest]) -> list[str]:
+    """The batch's drawing ids. A message whose argument is not one (only this project sends these, so
+    a corrupt one) is logged and dropped, never failing the drawings it was batched with."""
+    drawing_ids = []
+    for request in requests:
+        try:
+            drawing_ids.append(str(uuid.UUID(str(request.args[0]))))
+        except (ValueError, IndexError, TypeError):
+            logger.error("Dropped predict message %s: its argument %r is not a drawing id", request.id, request.args)
+    return drawing_ids
 
 
 # An explanation asked for while the answer runs waits for it: 0.5 s apart, for up to the time limit.
