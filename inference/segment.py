@@ -4,7 +4,9 @@ Ink is labelled on a grid pooled by `POOL` pixels (a pen line is far wider), so 
 hundred runs, not a pass over every pixel. Components that overlap heavily in x are one digit (a 5 with
 a detached bar, a 4 in two strokes); a part much wider than tall is split at its thinnest column, and,
 when the page sent its pen strokes, a component whose strokes fall into groups apart in x is split
-between them. Each part is preprocessed like a single drawing (`preprocess_pixels`).
+between them. Each part is preprocessed like a single drawing (`preprocess_pixels`). `read_digits` also
+reads the parts with a model and joins a narrow part to its neighbour when the two read as one digit
+(a 4 whose upright stands apart from its angle).
 """
 
 from __future__ import annotations
