@@ -129,27 +129,41 @@ def compose_numbers(count: int, seed: int = SEED) -> list[DrawnNumber]:
 
 
 def read_numbers(numbers: list[DrawnNumber], model: Any, *, with_strokes: bool) -> dict[str, float]:
-    """Whole-number accuracy (as the worker answers: a part the model says is not a digit is left out
-    of the number), the share split into the right count of parts, and per-digit accuracy: in a number
-    split right, each part's answer against its digit (a part answered "not a digit" is one wrong digit,
-    as a rejected single digit is); every digit of a number split wrongly counts as wrong."""
-    whole = digits_right = digits_total = counted = counted_digits = 0
+    """Whole-number accuracy and per-digit accuracy of the answers as the worker gives them (a part the
+    model says is not a digit is left out of the number); per digit, each number costs the digits it
+    would take to edit its answer into the truth (a digit missing, extra or wrong costs one, as a
+    rejected or misread single digit does), at most all of its digits. Also the share split into the
+    right count of parts, and per-digit accuracy within those, part by part."""
+    whole = errors = digits_total = counted = counted_digits = counted_right = 0
     for number in numbers:
         ink = ink_from_image(open_image(number.png))
         _, probabilities = read_digits(ink, model.predict, number.strokes if with_strokes else None)
         answers = probabilities.argmax(axis=1)
-        whole += "".join(str(int(d)) for d in answers if d != NOT_A_DIGIT) == number.digits
+        read = "".join(str(int(d)) for d in answers if d != NOT_A_DIGIT)
+        whole += read == number.digits
         digits_total += len(number.digits)
+        errors += min(edit_distance(read, number.digits), len(number.digits))
         if len(answers) == len(number.digits):
             counted += 1
             counted_digits += len(answers)
-            digits_right += sum(int(a) == int(b) for a, b in zip(answers, number.digits, strict=True))
+            counted_right += sum(int(a) == int(b) for a, b in zip(answers, number.digits, strict=True))
     return {
         "whole": whole / len(numbers),
-        "per_digit": digits_right / digits_total,
+        "per_digit": 1 - errors / digits_total,
         "segmented": counted / len(numbers),
-        "per_digit_segmented": digits_right / max(counted_digits, 1),
+        "per_digit_segmented": counted_right / max(counted_digits, 1),
     }
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions that turn `a` into `b`."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
 
 
 def read_singles(numbers: list[DrawnNumber], model: Any) -> float:
@@ -214,7 +228,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         return
     names = registry.MODEL_NAMES if args.model == "all" else (args.model,)
-    print(f"{len(numbers)} numbers, {sum(len(n.digits) for n in numbers)} digits, seed {args.seed}; {left_out} samples of two glyphs left out")
+    digits = sum(len(n.digits) for n in numbers)
+    print(f"{len(numbers)} numbers, {digits} digits, seed {args.seed}; {left_out} samples of two glyphs left out")
     print("| model | version | whole number, image | + strokes | per digit, image | + strokes | single digits |")
     print("|---|---|---|---|---|---|---|")
     for name in names:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from inference.answer import NOT_A_DIGIT
-from training.number_eval import compose_number, read_numbers, two_glyphs
+from training.number_eval import compose_number, edit_distance, read_numbers, two_glyphs
 
 ZERO = [[0.5, 0.0], [0.0, 0.5], [0.5, 1.0], [1.0, 0.5], [0.5, 0.0]]
 SEVEN = [[[0.0, 0.0], [0.6, 0.0], [0.35, 1.0]]]
@@ -52,11 +52,27 @@ def seventy_seven():
     return [compose_number(samples, np.random.default_rng(3))]
 
 
-def test_a_part_read_not_a_digit_is_one_wrong_digit_of_a_number_split_right(seventy_seven) -> None:
+def test_a_part_read_not_a_digit_is_one_wrong_digit(seventy_seven) -> None:
     read = read_numbers(seventy_seven, _Answers([NOT_A_DIGIT, 7]), with_strokes=True)
     assert read["whole"] == 0.0  # the worker answers "7"
     assert read["segmented"] == 1.0
-    assert read["per_digit"] == 0.5
+    assert read["per_digit"] == read["per_digit_segmented"] == 0.5
+
+
+def test_a_number_split_into_too_many_parts_costs_the_extra_digit() -> None:
+    three_parts = compose_number([{"strokes": SEVEN, "label": 7}] * 3, np.random.default_rng(3))
+    # A "77" whose worker found three parts.
+    as_two = type(three_parts)("77", three_parts.png, three_parts.strokes, three_parts.singles[:2])
+    read = read_numbers([as_two], _Answers([7, 7, 7]), with_strokes=False)
+    assert (read["whole"], read["segmented"], read["per_digit"]) == (0.0, 0.0, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("read", "truth", "distance"),
+    [("2026", "2026", 0), ("226", "2026", 1), ("2926", "2026", 1), ("", "41", 2), ("7", "", 1)],
+)
+def test_edit_distance(read: str, truth: str, distance: int) -> None:
+    assert edit_distance(read, truth) == distance
 
 
 def test_a_number_read_right_counts_every_digit(seventy_seven) -> None:
