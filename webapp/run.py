@@ -67,9 +67,15 @@ def main() -> int:
         Service("web", web_server_command(python, host, port, os.environ.get("WEB_WORKERS", "2")), ROOT),
     ]
     supervisor = Supervisor(services)
-    supervisor.start()
-    print(f"\nInkwell is running at http://{host}:{port}/  (Ctrl-C stops it)\n", flush=True)
-    supervisor.run_until_stopped()
+    try:
+        supervisor.start()
+        try:
+            print(f"\nInkwell is running at http://{host}:{port}/  (Ctrl-C stops it)\n", flush=True)
+        except OSError:
+            pass  # nobody reads the output any more: the site runs on
+        supervisor.run_until_stopped()
+    finally:
+        supervisor.stop()  # whatever ends the supervisor ends its services: no orphans
     return 0
 
 

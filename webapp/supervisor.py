@@ -1,4 +1,9 @@
-"""Keep a set of processes running: restart one that dies, with backoff, and stop them all together."""
+"""Keep a set of processes running: restart one that dies, with backoff, and stop them all together.
+
+The services' output goes through the supervisor, line by line, to its own standard output. If that
+breaks (the terminal closed, `make run | head`), their lines are dropped from then on: a service never
+writes to a broken pipe, so losing the output never stops the site.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,13 @@ import logging
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 logger = logging.getLogger("inkwell.supervisor")
 
@@ -32,9 +40,20 @@ class Service:
     started_at: float = 0.0
     backoff: float = FIRST_BACKOFF_SECONDS
     restart_at: float | None = None
+    output: IO[bytes] | None = None  # where its lines go (default: the supervisor's standard output)
 
     def start(self, now: float | None = None) -> None:
-        self.process = subprocess.Popen(self.command, cwd=self.cwd, env=self.env, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=self.cwd,
+            env=self.env,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        assert self.process.stdout is not None
+        sink = self.output if self.output is not None else sys.stdout.buffer
+        threading.Thread(target=relay_lines, args=(self.process.stdout, sink), daemon=True).start()
         self.started_at = time.monotonic() if now is None else now
         self.restart_at = None
         logger.warning("started %s (pid %d)", self.name, self.process.pid)
@@ -45,6 +64,25 @@ class Service:
                 os.killpg(self.process.pid, signum)
             except ProcessLookupError:
                 pass
+
+
+_output_lock = threading.Lock()
+
+
+def relay_lines(source: IO[bytes], sink: IO[bytes]) -> None:
+    """Copy a service's output to `sink` line by line until the service closes it; once `sink` fails,
+    read on and drop the lines, so that the service never blocks or meets a broken pipe."""
+    broken = False
+    for line in iter(source.readline, b""):
+        if broken:
+            continue
+        try:
+            with _output_lock:
+                sink.write(line)
+                sink.flush()
+        except (OSError, ValueError):  # a broken pipe, a closed file
+            broken = True
+    source.close()
 
 
 class Supervisor:
@@ -100,7 +138,8 @@ class Supervisor:
             service.signal_group(signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for service in self.services:
-            assert service.process is not None
+            if service.process is None:  # never started
+                continue
             try:
                 service.process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:

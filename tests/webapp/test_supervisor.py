@@ -64,3 +64,44 @@ def test_stop_ends_every_service_and_nothing_restarts_afterwards():
     assert time.monotonic() - started < 10
     supervisor.check()
     assert service.process.poll() is not None
+
+
+class BrokenPipe:
+    """An output whose reader has gone: every write fails as a closed pipe does."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+
+    def write(self, data: bytes) -> int:
+        self.writes += 1
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_service_writes_on_when_the_supervisors_output_breaks():
+    # 3 MB of output, far more than a pipe holds: it ends (exit 0) only if every line is read, and a
+    # write to a broken pipe would end it with an error (set -e).
+    script = 'set -e; line=$(printf "%01000d" 0); i=0; while [ $i -lt 3000 ]; do echo "$line"; i=$((i+1)); done'
+    output = BrokenPipe()
+    service = Service("talker", ["sh", "-c", script], ROOT, output=output)
+    supervisor = Supervisor([service])
+    supervisor.start()
+    assert service.process is not None
+    assert service.process.wait(20) == 0
+    assert output.writes == 1  # the relay tried once, then read on and dropped the lines
+    supervisor.stop()
+
+
+def test_a_services_lines_reach_the_supervisors_output(tmp_path):
+    with open(tmp_path / "out", "wb") as output:
+        service = Service("greeter", ["sh", "-c", "echo hello; echo world >&2"], ROOT, output=output)
+        supervisor = Supervisor([service])
+        supervisor.start()
+        wait_exit(service)
+        deadline = time.monotonic() + 10
+        while (tmp_path / "out").read_bytes().count(b"\n") < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        supervisor.stop()
+    assert sorted((tmp_path / "out").read_bytes().splitlines()) == [b"hello", b"world"]

@@ -107,3 +107,40 @@ def test_a_killed_prediction_worker_is_restarted_and_the_drawings_accepted_meanw
             broker.terminate()
     leftovers = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True).stdout.split()
     assert leftovers == [], "the web server outlived the run command"
+
+
+def test_the_site_runs_on_when_nobody_reads_its_output_any_more(worker_env, tmp_path):
+    # `make run | head -3`: the pipe closes after a few lines; the services must not die of it.
+    redis_url = embedded_redis_url(tmp_path / "redis")
+    broker = ensure_redis(redis_url, tmp_path / "redis", append_only=False)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**worker_env, "REDIS_URL": redis_url, "PORT": str(port), "WEB_WORKERS": "1", "WEB_THREADS": "4"}
+    env["WORKER_CONCURRENCY"] = "1"
+    site = subprocess.Popen(
+        [sys.executable, "-m", "webapp.run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        assert site.stdout is not None
+        site.stdout.readline()
+        site.stdout.close()  # the reader is gone
+        poll(lambda: http_json(f"{base}/api/health/")[0] == 200, 120, "the site never became healthy")
+        status, body = http_json(f"{base}/api/drawings/?wait=10", {"image": data_url(canvas_png(mnist().x_test[3]))})
+        assert status == 200 and body["digit"] == int(mnist().y_test[3]), body
+        assert site.poll() is None
+    finally:
+        site.send_signal(signal.SIGTERM)
+        try:
+            site.wait(40)
+        except subprocess.TimeoutExpired:
+            os.killpg(site.pid, signal.SIGKILL)
+            raise
+        if broker is not None:
+            broker.terminate()
+    leftovers = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True).stdout.split()
+    assert leftovers == [], "the web server outlived the run command"
