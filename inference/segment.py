@@ -6,7 +6,8 @@ a detached bar, a 4 in two strokes); a part much wider than tall is split at its
 when the page sent its pen strokes, a component whose strokes fall into groups apart in x is split
 between them. Each part is preprocessed like a single drawing (`preprocess_pixels`). `read_digits` also
 reads the parts with a model and joins a narrow part to its neighbour when the two read as one digit
-(a 4 whose upright stands apart from its angle).
+(a 4 whose upright stands apart from its angle) and, from the image alone, cuts a wide part it reads
+unsurely where it reads both sides surely (touching digits too narrow together for the outline split).
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ SPLIT_MARGIN = 0.25
 # reads them joined SURE-ly as one digit, and apart one of them is no digit, or is read less surely
 # while it is under SHORTER of the other's height (an angle beside its taller upright).
 UPRIGHT_WIDTH = 0.35
+# A part read unsurely and at least SPLIT_TRY of the digits' height wide is cut at these shares of its
+# width, and split where the model reads both sides SURE-ly (`_split_unsure`).
+SPLIT_TRY = 0.8
+CUTS = (0.3, 0.4, 0.5, 0.6, 0.7)
 JOIN_GAP = 0.1
 SURE = 0.95
 SHORTER = 0.8
@@ -362,7 +367,8 @@ def read_digits(
 ) -> tuple[list[DigitPart], np.ndarray]:
     """`segment_digits` and `predict`'s probabilities for each digit (one batch), after joining a narrow
     part to the part beside it when the model reads the two as one digit surely and one of them apart not
-    (a 4 whose angle and upright were drawn apart: "an angle that is no digit" and "1")."""
+    (a 4 whose angle and upright were drawn apart: "an angle that is no digit" and "1"). Without pen
+    strokes, a wide part read unsurely is also cut where the model reads both sides surely (`_split_unsure`)."""
     labels, parts = find_parts(ink, strokes, stroke_scale)
     digits = _digit_parts(ink, labels, parts)
     if not digits:
@@ -375,14 +381,70 @@ def read_digits(
         if _upright_beside(left, right, height) and _split_apart(left, right, rows[index], rows[index + 1]):
             joined = _Part(set(first.labels), first.left, first.right, first.own)
             joined.join(second, labels)
-            found = _digit_parts(ink, labels, [joined])
-            if found:
-                row = predict(found[0][1].pixels[None])[0]
+            read_joined = _digit_parts(ink, labels, [joined])
+            if read_joined:
+                row = predict(read_joined[0][1].pixels[None])[0]
                 if _sureness(row) >= SURE:
-                    digits[index : index + 2], rows[index : index + 2] = found, [row]
+                    digits[index : index + 2], rows[index : index + 2] = read_joined, [row]
                     continue
         index += 1
-    return [digit for _, digit in digits], np.stack(rows)
+    if strokes:  # the pen said which ink is one digit
+        return [digit for _, digit in digits], np.stack(rows)
+    found, found_rows = _split_unsure(ink, labels, digits, rows, predict, height)
+    return found, np.stack(found_rows)
+
+
+def _split_unsure(
+    ink: np.ndarray,
+    labels: np.ndarray,
+    digits: list[tuple[_Part, DigitPart]],
+    rows: list[np.ndarray],
+    predict: Predict,
+    height: int,
+) -> tuple[list[DigitPart], list[np.ndarray]]:
+    """Split a part that is read unsurely (or as no digit) while wide enough for two digits, where the
+    model reads both sides of one cut surely (two touching digits too narrow together for `_split_wide`).
+    All the cuts of all such parts go to the model in one batch."""
+    trials = []  # (index of the part, [(box, pixels) of the left and right side of each cut])
+    for index, (part, digit) in enumerate(digits):
+        if digit.box[2] < SPLIT_TRY * height or _sureness(rows[index]) >= SURE:
+            continue
+        region, x, y = _part_ink(ink, labels, part)
+        sides: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
+        for share in CUTS:
+            cut = int(round(share * region.shape[1]))
+            pair = (_side(region[:, :cut], x, y), _side(region[:, cut:], x + cut, y))
+            if pair[0] is not None and pair[1] is not None:
+                sides += [pair[0], pair[1]]
+        if sides:
+            trials.append((index, sides))
+    if not trials:
+        return [digit for _, digit in digits], rows
+    read = predict(np.stack([pixels for _, sides in trials for _, pixels in sides]))
+    found: dict[int, tuple[list[DigitPart], list[np.ndarray]]] = {}
+    at = 0
+    for index, sides in trials:
+        pairs = [(at + i, at + i + 1) for i in range(0, len(sides), 2)]
+        best = max(pairs, key=lambda pair: min(_sureness(read[pair[0]]), _sureness(read[pair[1]])))
+        if min(_sureness(read[best[0]]), _sureness(read[best[1]])) >= SURE:
+            halves = [sides[i - at] for i in best]
+            found[index] = ([DigitPart(box, pixels, to_png(pixels)) for box, pixels in halves], [read[i] for i in best])
+        at += len(sides)
+    parts, kept_rows = [], []
+    for index, (_, digit) in enumerate(digits):
+        new_parts, new_rows = found.get(index, ([digit], [rows[index]]))
+        parts += new_parts
+        kept_rows += new_rows
+    return parts, kept_rows
+
+
+def _side(piece: np.ndarray, x: int, y: int) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """One side of a cut: its box in the image's pixels (`piece` starts at x, y) and its 28x28."""
+    box = ink_box(piece, INK_THRESHOLD)
+    if box is None:
+        return None
+    size = (box.right - box.left + 1, box.bottom - box.top + 1)
+    return (x + box.left, y + box.top, *size), preprocess_pixels(box.crop(piece))
 
 
 def _sureness(row: np.ndarray) -> float:

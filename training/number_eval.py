@@ -12,7 +12,8 @@ image alone (an API client) and with the pen strokes (the page sends them). The 
 on the 400x400 canvas give the single-digit accuracy to compare with. A few unipen-dev samples hold two
 glyphs side by side (one writer's "0"s written "00"): they are left out (`two_glyphs`). `--cost` times the worker's CPU
 for finding the digits of the five-digit drawings (`inference.segment`) and for joining a 4 drawn in
-two pieces (`read_digits`, with the cnn unless `--model` names another).
+two pieces and cutting touching digits from the image (`read_digits`, with the cnn unless `--model`
+names another).
 """
 
 from __future__ import annotations
@@ -177,14 +178,16 @@ def segmentation_cost(numbers: list[DrawnNumber], model: Any, repeats: int = 20)
     """Median CPU ms per five-digit drawing of `segment_digits` (this thread), from the image alone and
     with the strokes, and of preprocessing its five digits, which five single drawings pay too: the
     difference is what finding the digits adds. Then (this process, for the model's threads) what
-    `read_digits` with the strokes adds to that segmentation and one model call for its digits: the
-    joining of a narrow part to its neighbour, read again."""
+    `read_digits` adds to that segmentation and one model call for its digits: with the strokes, the
+    joining of a narrow part to its neighbour, read again; from the image, that and the cutting of a wide
+    part read unsurely."""
     five = [n for n in numbers if len(n.digits) == 5]
     timings: dict[str, list[float]] = defaultdict(list)
     for number in five:
         ink = ink_from_image(open_image(number.png))
         crops = [ink[y : y + h, x : x + w] for x, y, w, h in (p.box for p in segment_digits(ink))]
         batch = np.stack([p.pixels for p in segment_digits(ink, number.strokes)])
+        image_batch = np.stack([p.pixels for p in segment_digits(ink)])
         for _ in range(repeats):
             start = time.thread_time()
             segment_digits(ink)
@@ -205,10 +208,21 @@ def segmentation_cost(numbers: list[DrawnNumber], model: Any, repeats: int = 20)
             joined = time.process_time()
             timings["segment_and_read_ms"].append((plain - start) * 1000)
             timings["read_digits_strokes_ms"].append((joined - plain) * 1000)
+            start = time.process_time()
+            segment_digits(ink)
+            model.predict(image_batch)
+            plain = time.process_time()
+            read_digits(ink, model.predict)
+            cut = time.process_time()
+            timings["segment_and_read_image_ms"].append((plain - start) * 1000)
+            timings["read_digits_image_ms"].append((cut - plain) * 1000)
     medians = {key: round(statistics.median(values), 3) for key, values in timings.items()}
     for mode in ("image", "strokes"):
         medians[f"added_{mode}_ms"] = round(medians[f"segment_digits_{mode}_ms"] - medians["digit_preprocessing_ms"], 3)
     medians["joining_added_ms"] = round(medians["read_digits_strokes_ms"] - medians["segment_and_read_ms"], 3)
+    medians["joining_and_cutting_added_image_ms"] = round(
+        medians["read_digits_image_ms"] - medians["segment_and_read_image_ms"], 3
+    )
     return {"drawings": len(five), **medians}
 
 

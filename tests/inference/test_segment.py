@@ -121,3 +121,18 @@ def test_ones_side_by_side_stay_two_digits_when_read() -> None:
     strokes = [[(300, 100), (300, 320)], [(345, 100), (345, 320)], [(700, 100), (700, 320)]]
     parts, probabilities = read_digits(ink(strokes), get_model("cnn").predict, strokes)
     assert len(parts) == 3 and list(probabilities.argmax(axis=1)) == [1, 1, 1]
+
+
+def test_touching_digits_too_narrow_for_the_outline_split_are_split_where_the_model_reads_both_sides() -> None:
+    # A 1 and a 7 whose bar starts on the 1: one part, 0.8 times as wide as tall, read "7" unsurely.
+    strokes = [[(300, 100), (300, 320)], [(300, 110), (480, 100), (390, 320)]]
+    assert len(segment_digits(ink(strokes))) == 1
+    parts, probabilities = read_digits(ink(strokes), get_model("cnn").predict)
+    assert len(parts) == 2 and list(probabilities.argmax(axis=1)) == [1, 7]
+    assert parts[0].box[0] < 300 < parts[0].box[0] + parts[0].box[2] <= parts[1].box[0]
+
+
+def test_a_wide_digit_read_surely_is_not_cut() -> None:
+    strokes = [[*ring(400, 210, 150, 110)]]  # a wide 0
+    parts, probabilities = read_digits(ink(strokes), get_model("cnn").predict)
+    assert len(parts) == 1 and list(probabilities.argmax(axis=1)) == [0]
