@@ -50,13 +50,13 @@ SPLIT_MARGIN = 0.25
 # reads them joined SURE-ly as one digit, and apart one of them is no digit, or is read less surely
 # while it is under SHORTER of the other's height (an angle beside its taller upright).
 UPRIGHT_WIDTH = 0.35
+JOIN_GAP = 0.1
+SURE = 0.95
+SHORTER = 0.8
 # A part read unsurely and at least SPLIT_TRY of the digits' height wide is cut at these shares of its
 # width, and split where the model reads both sides SURE-ly (`_split_unsure`).
 SPLIT_TRY = 0.8
 CUTS = (0.3, 0.4, 0.5, 0.6, 0.7)
-JOIN_GAP = 0.1
-SURE = 0.95
-SHORTER = 0.8
 
 Stroke = Sequence[Sequence[float]]
 Predict = Callable[[np.ndarray], np.ndarray]
