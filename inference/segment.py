@@ -6,8 +6,9 @@ a detached bar, a 4 in two strokes); a part much wider than tall is split at its
 when the page sent its pen strokes, a component whose strokes fall into groups apart in x is split
 between them. Each part is preprocessed like a single drawing (`preprocess_pixels`). `read_digits` also
 reads the parts with a model and joins a narrow part to its neighbour when the two read as one digit
-(a 4 whose upright stands apart from its angle) and, from the image alone, cuts a wide part it reads
-unsurely where it reads both sides surely (touching digits too narrow together for the outline split).
+(a 4 whose upright stands apart from its angle), and cuts a wide part it reads unsurely where it reads
+both sides surely (touching digits too narrow together for the outline split; with strokes, only
+between whole strokes).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ SHORTER = 0.8
 # width, and split where the model reads both sides SURE-ly (`_split_unsure`).
 SPLIT_TRY = 0.8
 CUTS = (0.3, 0.4, 0.5, 0.6, 0.7)
+# With strokes, a cut may leave at most this share of a stroke's points on its other side.
+STROKE_SIDE = 0.2
 
 Stroke = Sequence[Sequence[float]]
 Predict = Callable[[np.ndarray], np.ndarray]
@@ -367,8 +370,8 @@ def read_digits(
 ) -> tuple[list[DigitPart], np.ndarray]:
     """`segment_digits` and `predict`'s probabilities for each digit (one batch), after joining a narrow
     part to the part beside it when the model reads the two as one digit surely and one of them apart not
-    (a 4 whose angle and upright were drawn apart: "an angle that is no digit" and "1"). Without pen
-    strokes, a wide part read unsurely is also cut where the model reads both sides surely (`_split_unsure`)."""
+    (a 4 whose angle and upright were drawn apart: "an angle that is no digit" and "1"), and after cutting
+    a wide part read unsurely where the model reads both sides surely (`_split_unsure`)."""
     labels, parts = find_parts(ink, strokes, stroke_scale)
     digits = _digit_parts(ink, labels, parts)
     if not digits:
@@ -388,9 +391,8 @@ def read_digits(
                     digits[index : index + 2], rows[index : index + 2] = read_joined, [row]
                     continue
         index += 1
-    if strokes:  # the pen said which ink is one digit
-        return [digit for _, digit in digits], np.stack(rows)
-    found, found_rows = _split_unsure(ink, labels, digits, rows, predict, height)
+    points = _stroke_points(strokes, stroke_scale) if strokes else None
+    found, found_rows = _split_unsure(ink, labels, digits, rows, predict, height, points)
     return found, np.stack(found_rows)
 
 
@@ -401,10 +403,12 @@ def _split_unsure(
     rows: list[np.ndarray],
     predict: Predict,
     height: int,
+    strokes: list[np.ndarray] | None = None,
 ) -> tuple[list[DigitPart], list[np.ndarray]]:
     """Split a part that is read unsurely (or as no digit) while wide enough for two digits, where the
     model reads both sides of one cut surely (two touching digits too narrow together for `_split_wide`).
-    All the cuts of all such parts go to the model in one batch."""
+    With the pen's strokes (image pixels), only cuts between whole strokes are tried: the pen drew each
+    stroke within one digit. All the cuts of all such parts go to the model in one batch."""
     trials = []  # (index of the part, [(box, pixels) of the left and right side of each cut])
     for index, (part, digit) in enumerate(digits):
         if digit.box[2] < SPLIT_TRY * height or _sureness(rows[index]) >= SURE:
@@ -413,6 +417,8 @@ def _split_unsure(
         sides: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
         for share in CUTS:
             cut = int(round(share * region.shape[1]))
+            if strokes is not None and not _between_strokes(strokes, digit.box, x + cut):
+                continue
             pair = (_side(region[:, :cut], x, y), _side(region[:, cut:], x + cut, y))
             if pair[0] is not None and pair[1] is not None:
                 sides += [pair[0], pair[1]]
@@ -436,6 +442,30 @@ def _split_unsure(
         parts += new_parts
         kept_rows += new_rows
     return parts, kept_rows
+
+
+def _stroke_points(strokes: Sequence[Stroke], scale: float) -> list[np.ndarray]:
+    """Each pen stroke's points in image pixels, evenly along it (`_dense`)."""
+    return [
+        _dense(np.array([p[:2] for p in stroke], dtype=np.float32).reshape(-1, 2) * np.float32(scale))
+        for stroke in strokes
+    ]
+
+
+def _between_strokes(strokes: list[np.ndarray], box: tuple[int, int, int, int], column: int) -> bool:
+    """Whether a cut at `column` leaves each stroke drawn inside `box` (most of its points) whole on one side,
+    with strokes on both sides."""
+    x, y, width, height = box
+    sides = set()
+    for points in strokes:
+        inside = (points[:, 0] >= x) & (points[:, 0] <= x + width) & (points[:, 1] >= y) & (points[:, 1] <= y + height)
+        if not len(points) or inside.mean() < 0.5:
+            continue
+        left = float((points[:, 0] < column).mean())
+        if STROKE_SIDE < left < 1 - STROKE_SIDE:
+            return False
+        sides.add(left >= 0.5)
+    return len(sides) == 2
 
 
 def _side(piece: np.ndarray, x: int, y: int) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
