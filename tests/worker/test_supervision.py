@@ -12,6 +12,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,23 +62,41 @@ def started_pid(log_text: str, name: str) -> int | None:
     return int(found[-1]) if found else None
 
 
-def test_a_killed_prediction_worker_is_restarted_and_the_drawings_accepted_meanwhile_complete(worker_env, tmp_path):
+@contextmanager
+def run_command(worker_env: dict[str, str], tmp_path: Path, stdout: Any) -> Iterator[tuple[subprocess.Popen, str]]:
+    """README's run command on its own broker and a free port, with `stdout` as its output: the process
+    and the site's address. Afterwards it is stopped (SIGTERM) and nothing it started may be left."""
     redis_url = embedded_redis_url(tmp_path / "redis")
     broker = ensure_redis(redis_url, tmp_path / "redis", append_only=False)
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "run.log"
     env = {**worker_env, "REDIS_URL": redis_url, "PORT": str(port), "WEB_WORKERS": "1", "WEB_THREADS": "4"}
     env["WORKER_CONCURRENCY"] = "1"
     site = subprocess.Popen(
         [sys.executable, "-m", "webapp.run"],
         cwd=ROOT,
         env=env,
-        stdout=open(log, "ab"),
+        stdout=stdout,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
+        yield site, f"http://127.0.0.1:{port}"
+    finally:
+        site.send_signal(signal.SIGTERM)
+        try:
+            site.wait(40)
+        except subprocess.TimeoutExpired:
+            os.killpg(site.pid, signal.SIGKILL)
+            raise
+        if broker is not None:
+            broker.terminate()
+    leftovers = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True).stdout.split()
+    assert leftovers == [], "the web server outlived the run command"
+
+
+def test_a_killed_prediction_worker_is_restarted_and_the_drawings_accepted_meanwhile_complete(worker_env, tmp_path):
+    log = tmp_path / "run.log"
+    with open(log, "ab") as output, run_command(worker_env, tmp_path, output) as (_, base):
         poll(lambda: http_json(f"{base}/api/health/")[0] == 200, 120, "the site never became healthy")
         victim = started_pid(log.read_text(), "predict-worker")
         assert victim is not None
@@ -96,36 +118,11 @@ def test_a_killed_prediction_worker_is_restarted_and_the_drawings_accepted_meanw
         assert started_pid(text, "predict-worker") != victim
         # The dead main process's pool children did not live on as orphans.
         assert not any(alive(int(pid)) for pid in pool)
-    finally:
-        site.send_signal(signal.SIGTERM)
-        try:
-            site.wait(40)
-        except subprocess.TimeoutExpired:
-            os.killpg(site.pid, signal.SIGKILL)
-            raise
-        if broker is not None:
-            broker.terminate()
-    leftovers = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True).stdout.split()
-    assert leftovers == [], "the web server outlived the run command"
 
 
 def test_the_site_runs_on_when_nobody_reads_its_output_any_more(worker_env, tmp_path):
     # `make run | head -3`: the pipe closes after a few lines; the services must not die of it.
-    redis_url = embedded_redis_url(tmp_path / "redis")
-    broker = ensure_redis(redis_url, tmp_path / "redis", append_only=False)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**worker_env, "REDIS_URL": redis_url, "PORT": str(port), "WEB_WORKERS": "1", "WEB_THREADS": "4"}
-    env["WORKER_CONCURRENCY"] = "1"
-    site = subprocess.Popen(
-        [sys.executable, "-m", "webapp.run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    with run_command(worker_env, tmp_path, subprocess.PIPE) as (site, base):
         assert site.stdout is not None
         site.stdout.readline()
         site.stdout.close()  # the reader is gone
@@ -133,14 +130,3 @@ def test_the_site_runs_on_when_nobody_reads_its_output_any_more(worker_env, tmp_
         status, body = http_json(f"{base}/api/drawings/?wait=10", {"image": data_url(canvas_png(mnist().x_test[3]))})
         assert status == 200 and body["digit"] == int(mnist().y_test[3]), body
         assert site.poll() is None
-    finally:
-        site.send_signal(signal.SIGTERM)
-        try:
-            site.wait(40)
-        except subprocess.TimeoutExpired:
-            os.killpg(site.pid, signal.SIGKILL)
-            raise
-        if broker is not None:
-            broker.terminate()
-    leftovers = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True).stdout.split()
-    assert leftovers == [], "the web server outlived the run command"
