@@ -391,8 +391,7 @@ def read_digits(
                     digits[index : index + 2], rows[index : index + 2] = read_joined, [row]
                     continue
         index += 1
-    points = _stroke_points(strokes, stroke_scale) if strokes else None
-    found, found_rows = _split_unsure(ink, labels, digits, rows, predict, height, points)
+    found, found_rows = _split_unsure(ink, labels, digits, rows, predict, height, strokes, stroke_scale)
     return found, np.stack(found_rows)
 
 
@@ -403,21 +402,25 @@ def _split_unsure(
     rows: list[np.ndarray],
     predict: Predict,
     height: int,
-    strokes: list[np.ndarray] | None = None,
+    strokes: Sequence[Stroke] | None = None,
+    stroke_scale: float = 1.0,
 ) -> tuple[list[DigitPart], list[np.ndarray]]:
     """Split a part that is read unsurely (or as no digit) while wide enough for two digits, where the
     model reads both sides of one cut surely (two touching digits too narrow together for `_split_wide`).
     With the pen's strokes (image pixels), only cuts between whole strokes are tried: the pen drew each
     stroke within one digit. All the cuts of all such parts go to the model in one batch."""
     trials = []  # (index of the part, [(box, pixels) of the left and right side of each cut])
+    points: list[np.ndarray] | None = None  # the strokes in image pixels, once a part is to be cut
     for index, (part, digit) in enumerate(digits):
         if digit.box[2] < SPLIT_TRY * height or _sureness(rows[index]) >= SURE:
             continue
+        if strokes and points is None:
+            points = _stroke_points(strokes, stroke_scale)
         region, x, y = _part_ink(ink, labels, part)
         sides: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
         for share in CUTS:
             cut = int(round(share * region.shape[1]))
-            if strokes is not None and not _between_strokes(strokes, digit.box, x + cut):
+            if points is not None and not _between_strokes(points, digit.box, x + cut):
                 continue
             pair = (_side(region[:, :cut], x, y), _side(region[:, cut:], x + cut, y))
             if pair[0] is not None and pair[1] is not None:
