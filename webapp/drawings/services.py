@@ -185,9 +185,10 @@ def drawings_predict(*, drawing_ids: Sequence[str]) -> dict[str, Drawing]:
     """Run a batch of jobs: one claim, one model call per model for the digits, every answer stored in
     one transaction and then published. Idempotent: a job finished already (or gone) is skipped. Returns
     the drawings this call ran, by id."""
+    # The owner first: a worker killed right after its claim leaves jobs the sweep knows to be orphans.
+    drawings_owner_record(drawing_ids=[str(drawing_id) for drawing_id in drawing_ids])
     drawings = _drawings_claim(drawing_ids)
     metrics.PREDICT_BATCH.observe(len(drawings))
-    drawings_owner_record(drawing_ids=[str(drawing.pk) for drawing in drawings])
     finished: list[Drawing] = []
     prepared: list[tuple[Drawing, ProcessedDrawing]] = []
     for drawing in drawings:
