@@ -97,9 +97,11 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _next_message(receive: Receive, deadline: float) -> Message:
-    remaining = deadline - asyncio.get_running_loop().time()
+    """The next message, or BodyTimeout once the deadline (loop time) has passed. One timer, no task
+    per message (asyncio.wait_for made both)."""
     try:
-        return await asyncio.wait_for(receive(), max(remaining, 0.0))
+        async with asyncio.timeout_at(deadline):
+            return await receive()
     except TimeoutError as exc:
         raise BodyTimeout from exc
 
