@@ -7,7 +7,10 @@ import os
 
 from celery import Celery
 
+from webapp.core.broker_transport import transport_register
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+transport_register()
 
 app = Celery("inkwell")
 app.config_from_object("django.conf:settings", namespace="CELERY")

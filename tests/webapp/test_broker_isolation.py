@@ -27,9 +27,9 @@ def test_two_checkouts_get_two_brokers_even_with_paths_too_long_for_a_socket(tmp
 
 def test_celery_gets_the_same_socket_in_its_own_spelling():
     assert broker_url("unix:///srv/inkwell/var/redis/redis.sock?db=3") == (
-        "redis+socket:///srv/inkwell/var/redis/redis.sock?virtual_host=3"
+        "inkwell-redis+socket:///srv/inkwell/var/redis/redis.sock?virtual_host=3"
     )
-    assert broker_url("redis://127.0.0.1:6379/7") == "redis://127.0.0.1:6379/7"
+    assert broker_url("redis://127.0.0.1:6379/7") == "inkwell-redis://127.0.0.1:6379/7"
 
 
 def test_the_tests_never_use_the_broker_of_a_site_running_from_this_checkout(redis_server):

@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urlparse
 
 import redis
 
+from webapp.core.broker_transport import SCHEME
+
 # A unix socket path must fit in sun_path (108 bytes with its terminator).
 MAX_SOCKET_PATH = 100
 
@@ -36,12 +38,15 @@ def embedded_redis_url(directory: Path, db: int = 0) -> str:
 
 
 def broker_url(redis_url: str) -> str:
-    """The same server in Celery's (kombu's) spelling: unix sockets are `redis+socket://`."""
+    """The same server in Celery's (kombu's) spelling, through `webapp.core.broker_transport`: TCP is
+    `inkwell-redis://`, a unix socket `inkwell-redis+socket://`; other schemes (TLS) are left to kombu."""
     parsed = urlparse(redis_url)
+    if parsed.scheme == "redis":
+        return f"{SCHEME}{redis_url.removeprefix('redis')}"
     if parsed.scheme != "unix":
         return redis_url
     db = parse_qs(parsed.query).get("db", ["0"])[0]
-    return f"redis+socket://{parsed.path}?virtual_host={db}"
+    return f"{SCHEME}+socket://{parsed.path}?virtual_host={db}"
 
 
 def redis_answers(url: str) -> bool:
