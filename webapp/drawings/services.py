@@ -96,36 +96,37 @@ def drawing_create(
     began = time.perf_counter()
     image_format, processed = drawing_image_read(image=image, kind=kind)
     preprocess_ms = round((time.perf_counter() - began) * 1000, 3) if processed else None
-    with transaction.atomic():
-        drawing = Drawing.objects.create(
-            id=drawing_id or uuid.uuid4(),
-            image=image,
-            image_format=image_format,
-            model_input=processed.pixels.tobytes() if processed else None,
-            processed_image=processed.png if processed else None,
-            thumbnail=processed.thumbnail if processed else None,
-            preprocess_ms=preprocess_ms,
-            model_name=model_name,
-            kind=kind,
-            source=source,
-            user_agent=user_agent[:400],
-            canvas_width=canvas_width,
-            canvas_height=canvas_height,
-            client_id=client_id,
-            strokes=strokes,
-            writer=writer,
-            external_id=external_id,
-            label=label,
-            label_source=label_source if label is not None else "",
-            labelled_at=timezone.now() if label is not None else None,
-            user_label=user_label,
-            user_labelled_at=timezone.now() if user_label is not None else None,
-            number_label=number_label,
-            user_number_label=user_number_label,
-            excluded_from_training=excluded_from_training,
-            explain=explain,
-        )
-        transaction.on_commit(lambda: drawing_enqueue(drawing_id=str(drawing.id)))
+    # One INSERT commits by itself (a BEGIN and a COMMIT fewer); the task is sent once it has, or, inside
+    # a caller's transaction (an import's batch), once that commits.
+    drawing = Drawing.objects.create(
+        id=drawing_id or uuid.uuid4(),
+        image=image,
+        image_format=image_format,
+        model_input=processed.pixels.tobytes() if processed else None,
+        processed_image=processed.png if processed else None,
+        thumbnail=processed.thumbnail if processed else None,
+        preprocess_ms=preprocess_ms,
+        model_name=model_name,
+        kind=kind,
+        source=source,
+        user_agent=user_agent[:400],
+        canvas_width=canvas_width,
+        canvas_height=canvas_height,
+        client_id=client_id,
+        strokes=strokes,
+        writer=writer,
+        external_id=external_id,
+        label=label,
+        label_source=label_source if label is not None else "",
+        labelled_at=timezone.now() if label is not None else None,
+        user_label=user_label,
+        user_labelled_at=timezone.now() if user_label is not None else None,
+        number_label=number_label,
+        user_number_label=user_number_label,
+        excluded_from_training=excluded_from_training,
+        explain=explain,
+    )
+    transaction.on_commit(lambda: drawing_enqueue(drawing_id=str(drawing.id)))
     metrics.DRAWINGS_SUBMITTED.labels(model_name).inc()
     return drawing
 
