@@ -109,6 +109,17 @@ class WaitSerializer(serializers.Serializer):
     )
 
 
+# The serializers the views validate with are built once per process and called with `run_validation`
+# (what `is_valid` calls; they keep nothing per call): a new one per request deep-copied its fields, about
+# 0.4 ms of a submit's CPU (cProfile).
+_WAIT = WaitSerializer()
+
+
+def wait_seconds(request: Request) -> float:
+    """The request's valid `?wait` (0 if absent), else the 400 of an invalid one."""
+    return float(_WAIT.run_validation(request.query_params)["wait"])
+
+
 WAIT_PARAMETER = OpenApiParameter(
     "wait",
     {"type": "number", "minimum": 0, "maximum": settings.MAX_WAIT_SECONDS},
@@ -186,22 +197,19 @@ class DrawingCreateApi(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        query = WaitSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        wait = wait_seconds(request)
         data = request.data
         if not hasattr(data, "get"):
             raise ApiError("invalid_json", "The body must be a JSON object.")
         image = decode_image_field(request.FILES.get("image") or data.get("image"))
-        serializer = self.InputSerializer(data=data)
-        serializer.is_valid(raise_exception=True)
-        values = serializer.validated_data
+        values = _CREATE_INPUT.run_validation(data)
         if values["kind"] not in Kind.values:
             raise ApiError("invalid_kind", "`kind` is `digit` or `number`.", field="kind")
         if values["kind"] == Kind.NUMBER and values["explain"]:
             raise ApiError("not_explainable", "Explanations are made for single digits only.", field="explain")
         try:
             drawing, result = drawing_create_and_wait(
-                wait_seconds=query.validated_data["wait"],
+                wait_seconds=wait,
                 image=image,
                 model_name=values["model"],
                 kind=values["kind"],
@@ -230,21 +238,20 @@ class DrawingCreateApi(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
 
 
+_CREATE_INPUT = DrawingCreateApi.InputSerializer()
+
+
 class DrawingDetailApi(APIView):
     """A drawing's state and answer; `?wait=N` holds the request until it is finished (N <= 10 s)."""
 
     throttle_classes = [ReadThrottle]
-
-    FilterSerializer = WaitSerializer
 
     @extend_schema(
         parameters=[DRAWING_ID, WAIT_PARAMETER],
         responses={200: DrawingOutputSerializer, **error_responses(404)},
     )
     def get(self, request: Request, drawing_id: str) -> Response:
-        query = self.FilterSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        return Response(drawing_result_when_finished(drawing_id=drawing_id, wait_seconds=query.validated_data["wait"]))
+        return Response(drawing_result_when_finished(drawing_id=drawing_id, wait_seconds=wait_seconds(request)))
 
 
 class DrawingLabelApi(APIView):
