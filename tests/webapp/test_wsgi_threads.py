@@ -29,6 +29,24 @@ def _scope(**overrides: Any) -> dict[str, Any]:
     return {**scope, **overrides}
 
 
+def _run(coroutine: Any) -> None:
+    """Run a coroutine to completion on a loop of its own, in a thread of its own (a browser test's
+    session may hold a running loop in this one)."""
+    failures: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coroutine)
+        except BaseException as exc:  # re-raised in the test's thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]
+
+
 def _serve(app: WsgiOnThreads, scope: dict[str, Any], body: bytes = b"") -> list[dict[str, Any]]:
     """Run one request through the adapter; the messages it sent."""
     sent: list[dict[str, Any]] = []
@@ -43,7 +61,7 @@ def _serve(app: WsgiOnThreads, scope: dict[str, Any], body: bytes = b"") -> list
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    _run(app(scope, receive, send))
     return sent
 
 
@@ -115,7 +133,7 @@ def test_the_servers_lifespan_is_answered() -> None:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(WsgiOnThreads(lambda environ, start: [], threads=1)({"type": "lifespan"}, receive, send))
+    _run(WsgiOnThreads(lambda environ, start: [], threads=1)({"type": "lifespan"}, receive, send))
 
     assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
 
@@ -136,6 +154,6 @@ def test_a_client_that_leaves_before_its_body_is_complete_reaches_no_thread() ->
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(WsgiOnThreads(application, threads=1)(_scope(), receive, send))
+    _run(WsgiOnThreads(application, threads=1)(_scope(), receive, send))
 
     assert called == [] and sent == []
