@@ -20,6 +20,7 @@ import statistics
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlparse
 
 from inference.images import png_to_data_url
@@ -72,7 +73,7 @@ def _client(url: str, model: str, images: list[str], count: int, results: Result
                 results.errors.append(str(exc))
 
 
-def run(url: str, model: str, total: int, concurrency: int, submit_wait: float = 0) -> dict[str, float]:
+def run(url: str, model: str, total: int, concurrency: int, submit_wait: float = 0) -> dict[str, Any]:
     """Submit `total` drawings from `concurrency` clients; returns throughput and latency figures."""
     images = [png_to_data_url(to_canvas_png(render_strokes(strokes))) for strokes in (SEVEN, ONE)]
     results = Results()
@@ -89,6 +90,8 @@ def run(url: str, model: str, total: int, concurrency: int, submit_wait: float =
     return {
         "completed": len(results.latencies_ms),
         "errors": len(results.errors),
+        "seconds": seconds,
+        "latencies_ms": results.latencies_ms,
         "per_second": len(results.latencies_ms) / seconds,
         "p50_ms": quantiles[49],
         "p95_ms": quantiles[94],

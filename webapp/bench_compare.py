@@ -20,10 +20,12 @@ import os
 import resource
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,10 +109,20 @@ def _fresh_database(server: str, name: str) -> str:
     return f"{server}/{name}"
 
 
-def bench_site(
-    name: str, checkout: Path, clients: list[int], args: argparse.Namespace, redis_db: int
-) -> list[dict[str, Any]]:
-    """Start one checkout's site, bench it at each number of clients, stop it; one row per count."""
+@dataclass
+class Site:
+    """One checkout's running site: its run command's process and the processes of each part."""
+
+    name: str
+    url: str
+    process: subprocess.Popen
+    log: Any
+    parts: dict[str, int] = field(default_factory=dict)
+    external: dict[str, int] = field(default_factory=dict)
+
+
+def site_start(name: str, checkout: Path, args: argparse.Namespace, redis_db: int) -> Site:
+    """Start one checkout's `python -m webapp.run` on a free port, wait until it is healthy, warm it up."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PORT": str(port), "THROTTLE_SUBMIT": "100000000/min", "THROTTLE_READ": "100000000/min"}
@@ -120,7 +132,11 @@ def bench_site(
     if args.postgres:
         env["DATABASE_URL"] = _fresh_database(args.postgres, f"inkwell_bench_{name}")
         env["REDIS_URL"] = f"{args.redis.rsplit('/', 1)[0]}/{redis_db}"
-        external = {"database": _server_pid("postgres"), "redis": _server_pid("redis-server")}
+        external = {
+            part: pid
+            for part, pid in (("database", _server_pid("postgres")), ("redis", _server_pid("redis-server")))
+            if pid
+        }
     python = checkout / ".venv" / "bin" / "python"
     log = open(Path(args.log_dir) / f"site-{name}.log", "wb")
     process = subprocess.Popen(
@@ -131,36 +147,101 @@ def bench_site(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    rows: list[dict[str, Any]] = []
+    site = Site(name, url, process, log, external=external)
     try:
         _wait_healthy(url, process)
         run(url, args.model, 40, 4, args.submit_wait)  # warm-up: model calls traced, connections open
-        parts = _part_roots(process.pid)
+        site.parts = _part_roots(process.pid)
+    except BaseException:
+        site_stop(site)
+        raise
+    return site
+
+
+def site_stop(site: Site) -> None:
+    os.killpg(site.process.pid, signal.SIGTERM)
+    try:
+        site.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(site.process.pid, signal.SIGKILL)
+        site.process.wait()
+    site.log.close()
+
+
+def site_measure(site: Site, count: int, total: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Run `total` drawings from `count` clients against the site; its figures and the CPU of each part."""
+    roots = {**site.parts, **site.external}
+    before_site = cpu_seconds(site.process.pid)
+    before = {part: cpu_seconds(pid) for part, pid in roots.items()}
+    before_self = _own_cpu_seconds()
+    figures = run(site.url, args.model, total, count, args.submit_wait)
+    used = {part: cpu_seconds(pid) - before[part] for part, pid in roots.items()}
+    site_total = cpu_seconds(site.process.pid) - before_site
+    used["other"] = site_total - sum(seconds for part, seconds in used.items() if part in site.parts)
+    used["load generator"] = _own_cpu_seconds() - before_self
+    return {"site": site.name, "clients": count, **figures, "cpu_seconds": used}
+
+
+def row_of(measured: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row of the table from one or more measurements of a site at one number of clients."""
+    completed = sum(int(m["completed"]) for m in measured)
+    seconds = sum(m["seconds"] for m in measured)
+    latencies = sorted(latency for m in measured for latency in m["latencies_ms"]) or [float("nan")]
+    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    parts = list(dict.fromkeys(part for m in measured for part in m["cpu_seconds"]))
+    cpu_ms = {part: sum(m["cpu_seconds"].get(part, 0.0) for m in measured) * 1000 / max(completed, 1) for part in parts}
+    return {
+        "site": measured[0]["site"],
+        "clients": measured[0]["clients"],
+        "completed": completed,
+        "errors": sum(int(m["errors"]) for m in measured),
+        "per_second": completed / seconds if seconds else 0.0,
+        "p50_ms": quantiles[49],
+        "p95_ms": quantiles[94],
+        "p99_ms": quantiles[98],
+        "cpu_ms": cpu_ms,
+        "cpu_ms_total": sum(cpu_ms.values()),
+        "slices": len(measured),
+    }
+
+
+def bench_site(
+    name: str, checkout: Path, clients: list[int], args: argparse.Namespace, redis_db: int
+) -> list[dict[str, Any]]:
+    """Start one checkout's site, bench it at each number of clients, stop it; one row per count."""
+    site = site_start(name, checkout, args, redis_db)
+    rows: list[dict[str, Any]] = []
+    try:
         for count in clients:
-            total = max(args.n_min, args.per_client * count)
-            roots = {**parts, **{part: pid for part, pid in external.items() if pid}}
-            before_site = cpu_seconds(process.pid)
-            before = {part: cpu_seconds(pid) for part, pid in roots.items()}
-            before_self = _own_cpu_seconds()
-            figures = run(url, args.model, total, count, args.submit_wait)
-            used = {part: cpu_seconds(pid) - before[part] for part, pid in roots.items()}
-            site_total = cpu_seconds(process.pid) - before_site
-            in_site = sum(seconds for part, seconds in used.items() if part in parts)
-            used["other"] = site_total - in_site
-            used["load generator"] = _own_cpu_seconds() - before_self
-            completed = max(int(figures["completed"]), 1)
-            cpu_ms = {part: seconds * 1000 / completed for part, seconds in used.items()}
-            row = {"site": name, "clients": count, **figures, "cpu_ms": cpu_ms, "cpu_ms_total": sum(cpu_ms.values())}
+            row = row_of([site_measure(site, count, max(args.n_min, args.per_client * count), args)])
             rows.append(row)
             print(_format_row(row), flush=True)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+        site_stop(site)
+    return rows
+
+
+def bench_interleaved(sites: list[tuple[str, Path]], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Run every site at once (each idle but for its turn) and take turns in `--interleave` slices per
+    number of clients, so that a machine whose speed drifts over minutes slows each site alike."""
+    running: list[Site] = []
+    rows: list[dict[str, Any]] = []
+    try:
+        for index, (name, checkout) in enumerate(sites):
+            running.append(site_start(name, checkout, args, redis_db=8 + index))
+        for count in args.clients:
+            total = max(args.n_min, args.per_client * count)
+            measured: dict[str, list[dict[str, Any]]] = {site.name: [] for site in running}
+            for _ in range(args.interleave):
+                for site in running:
+                    measured[site.name].append(site_measure(site, count, -(-total // args.interleave), args))
+            for site in running:
+                row = row_of(measured[site.name])
+                rows.append(row)
+                print(_format_row(row), flush=True)
+    finally:
+        for site in running:
+            site_stop(site)
     return rows
 
 
@@ -223,6 +304,13 @@ def main() -> None:
     parser.add_argument("--postgres", help="server URL without a database name")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/8", help="the broker with --postgres")
     parser.add_argument("--rounds", type=int, default=1, help="alternate the sites this many times")
+    parser.add_argument(
+        "--interleave",
+        type=int,
+        default=0,
+        metavar="SLICES",
+        help="run the sites at once and take turns in this many slices per number of clients (each round)",
+    )
     parser.add_argument("--svg", help="write the throughput and p95 plot here")
     parser.add_argument("--json", help="write every row here")
     parser.add_argument("--log-dir", default="/tmp")
@@ -232,6 +320,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     rows: list[dict] = []
     for _ in range(args.rounds):
+        if args.interleave:
+            rows += bench_interleaved(sites, args)
+            continue
         for index, (name, checkout) in enumerate(sites):
             rows += bench_site(name, checkout, args.clients, args, redis_db=8 + index)
     if args.json:
