@@ -4,10 +4,12 @@ explanation.
 An explanation (saliency map and its PNG, `inference.saliency`) is timed in CPU time of this process
 (`time.process_time`), the budget being 20 ms of worker CPU per explained drawing.
 
-    python -m inference.bench [--repeats N]
+    python -m inference.bench [--repeats N] [--idle-ms 0 5 20]
 
 Needs no dataset: the drawing is a hand-written "2" rendered the way the page draws it. Each figure is
-the median over many timed calls after a warm-up.
+the median over many timed calls after a warm-up. `--idle-ms` times the preprocessing and the cnn with a
+sleep before each call, as a lone client's drawing finds the processes (a machine whose idle CPU wakes
+cold makes a call after a sleep slower than the same call back to back).
 """
 
 from __future__ import annotations
@@ -47,12 +49,15 @@ def canvas_drawing() -> bytes:
     return to_canvas_png(render_strokes(TWO))
 
 
-def median_seconds(call: Callable[[], object], repeats: int) -> float:
-    """Median wall time of `call` over `repeats` runs, after a warm-up."""
+def median_seconds(call: Callable[[], object], repeats: int, idle: float = 0.0) -> float:
+    """Median wall time of `call` over `repeats` runs, after a warm-up; with `idle`, each run comes
+    after that many seconds of sleep, as a served call comes after the process waited for work."""
     for _ in range(WARMUP):
         call()
     timings = []
     for _ in range(repeats):
+        if idle:
+            time.sleep(idle)
         started = time.perf_counter()
         call()
         timings.append(time.perf_counter() - started)
@@ -69,6 +74,23 @@ def median_cpu_seconds(call: Callable[[], object], repeats: int) -> float:
         call()
         timings.append(time.process_time() - started)
     return statistics.median(timings)
+
+
+def idle_run(repeats: int, idle_ms: list[float]) -> list[tuple[str, float, float]]:
+    """(what, ms idle before each call, microseconds) for preprocessing and the cnn at batch 1: what a
+    call costs when the process slept before it (the single-client case) against back to back."""
+    drawing = canvas_drawing()
+    model = registry.get_model("cnn")
+    pixels = preprocess(drawing).pixels[None]
+    calls: dict[str, Callable[[], object]] = {
+        "preprocess with thumbnail (as at submit)": lambda: preprocess(drawing, thumbnail_size=56),
+        f"cnn v{model.version} predict, batch 1": functools.partial(model.predict, pixels),
+    }
+    return [
+        (what, idle, median_seconds(call, repeats, idle / 1000) * 1e6)
+        for idle in idle_ms
+        for what, call in calls.items()
+    ]
 
 
 def run(repeats: int) -> list[tuple[str, int, float]]:
@@ -100,11 +122,24 @@ def run(repeats: int) -> list[tuple[str, int, float]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=300, help="timed calls per figure (median reported)")
+    parser.add_argument(
+        "--idle-ms",
+        type=float,
+        nargs="+",
+        metavar="MS",
+        help="instead: preprocessing and the cnn at batch 1 with this long a sleep before each call (0 = back to back)",
+    )
     args = parser.parse_args(argv)
-    rows = run(args.repeats)
     threads = os.environ.get("INFERENCE_THREADS") or "default"
     print(f"Median of {args.repeats} calls; {os.cpu_count()} CPU cores; INFERENCE_THREADS={threads}")
     print()
+    if args.idle_ms:
+        print("| step | idle before each call, ms | µs per call |")
+        print("|---|---:|---:|")
+        for what, idle, micros in idle_run(args.repeats, args.idle_ms):
+            print(f"| {what} | {idle:g} | {micros:,.0f} |")
+        return
+    rows = run(args.repeats)
     print("| step | batch | µs per image |")
     print("|---|---:|---:|")
     for what, size, micros in rows:
