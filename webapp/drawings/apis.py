@@ -110,8 +110,8 @@ class WaitSerializer(serializers.Serializer):
 
 
 # The serializers the views validate with are built once per process and called with `run_validation`
-# (what `is_valid` calls; they keep nothing per call): a new one per request deep-copied its fields, about
-# 0.4 ms of a submit's CPU (cProfile).
+# (what `is_valid` calls; they keep nothing per call): a new one per request deep-copied its fields (a
+# submit through Django's test client: 22.51 -> 21.47 million instructions, callgrind).
 _WAIT = WaitSerializer()
 
 

@@ -405,6 +405,8 @@ def _job_results_store(drawings: Sequence[Drawing]) -> None:
         + [pk.get_db_prep_value(drawing.pk, connection)]
         for drawing in drawings
     ]
+    if not rows:  # every job of the batch was finished or gone already
+        return
     with connection.cursor() as cursor:
         if len(rows) == 1:
             cursor.execute(_job_results_update_sql(), rows[0])
