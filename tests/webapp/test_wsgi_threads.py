@@ -112,6 +112,30 @@ def test_an_answer_longer_than_the_buffer_is_streamed_in_chunks_and_closed_once(
     assert len(closed) == 1 and closed[0].startswith("wsgi")
 
 
+def test_an_answer_that_fails_while_it_is_read_is_still_closed() -> None:
+    closed = []
+
+    class Failing:
+        def __iter__(self) -> Any:
+            yield b"part"
+            raise RuntimeError("the body broke")
+
+        def close(self) -> None:
+            closed.append(True)
+
+    def application(environ: Environ, start_response: Callable[..., Any]) -> Failing:
+        start_response("200 OK", [])
+        return Failing()
+
+    try:
+        _serve(WsgiOnThreads(application, threads=1), _scope(method="GET"))
+    except RuntimeError as exc:
+        assert str(exc) == "the body broke"
+    else:
+        raise AssertionError("the failure was swallowed")
+    assert closed == [True]
+
+
 def test_an_error_page_started_after_the_first_start_response_replaces_it() -> None:
     def application(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         start_response("200 OK", [("Content-Type", "text/plain")])

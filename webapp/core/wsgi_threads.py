@@ -90,14 +90,19 @@ class WsgiOnThreads:
         answer = Answer()
         iterable = self.app(environ, answer.start_response)
         answer.close = getattr(iterable, "close", None)
-        chunks = iter(iterable)
-        size = 0
-        for chunk in chunks:
-            answer.chunks.append(chunk)
-            size += len(chunk)
-            if size > self.buffer_bytes:
-                answer.rest = chunks
-                return answer
+        try:
+            chunks = iter(iterable)
+            size = 0
+            for chunk in chunks:
+                answer.chunks.append(chunk)
+                size += len(chunk)
+                if size > self.buffer_bytes:
+                    answer.rest = chunks
+                    return answer
+        except BaseException:
+            if answer.close is not None:  # Django's request_finished (connections back) runs on close
+                answer.close()
+            raise
         if answer.close is not None:
             answer.close()
             answer.close = None
