@@ -2,14 +2,15 @@
 
     python -m webapp.bench_compare --site old=../wt-base --site new=. --clients 1 32 [--model cnn]
         [--postgres postgres://postgres@127.0.0.1:5432] [--redis redis://127.0.0.1:6379/8]
-        [--rounds 2] [--svg docs/bench-clients.svg] [--json var/bench.json]
+        [--rounds 2] [--interleave 4] [--svg docs/bench-clients.svg] [--json var/bench.json]
 
 For each round and each site: start the checkout's own `python -m webapp.run` (README's run command) on
 a free port, wait until it is healthy, warm it up, then run `webapp.bench` for each number of clients and
 account the CPU of every process of the site (web, worker, Redis, database, the rest) and of the load
 generator. Without `--postgres` each site uses its embedded default (SQLite in its `var/`, its own
 Redis); with it, each site gets a fresh database of its own on that server and `--redis` as its broker
-(a different database number per site). Throttles are lifted: every client shares one address.
+(a different database number per site). Throttles are lifted: every client shares one address. With
+`--interleave N` every site runs at once and they take turns, N slices per number of clients.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ per request.
 `BufferedBodyMiddleware` has read the whole body in the event loop before this sees the request, so a
 thread gets the request complete, runs Django, and hands back the whole answer: one trip from the loop
 to a thread and back, where a general bridge (a2wsgi) makes one for the body, the headers and each
-chunk, and a queue and a task besides: a third of the web process's CPU per drawing went to those
-hand-offs and the event loop (py-spy). An answer larger than `buffer_bytes` (a static file) is streamed,
-one hand-off per further chunk. Threads are reused, so Django's database connections persist.
+chunk, and a queue and a task besides (one uvicorn process answering `/api/health/live/`: 1.73 ms of
+CPU per request with a2wsgi, 1.09 ms with this). An answer larger than `buffer_bytes` (a static file) is
+streamed, one hand-off per further chunk. Threads are reused, so Django's database connections persist.
 """
 
 from __future__ import annotations
