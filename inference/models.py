@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from inference.compiled import compiled_or_none
 from inference.numpy_net import NumpyNet, softmax
 
 KERAS_FILE = "model.keras"
@@ -73,11 +74,16 @@ class NumpyDigitModel:
         return self.net.input_gradients(batch, np.asarray(classes, dtype=np.int64))
 
 
+def inference_threads() -> int:
+    """`INFERENCE_THREADS`: threads per model call (0, the default, lets TensorFlow choose)."""
+    return int(os.environ.get("INFERENCE_THREADS", "0"))
+
+
 def _configure_tensorflow() -> None:
     """Limit TensorFlow's thread pools (`INFERENCE_THREADS`) before its first operation."""
     import tensorflow as tf
 
-    threads = int(os.environ.get("INFERENCE_THREADS", "0"))
+    threads = inference_threads()
     if threads > 0:
         try:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -108,7 +114,8 @@ def keras_logits(keras_model: Any) -> Callable[[Any], Any]:
 
 
 class KerasDigitModel:
-    """A Keras model called through a compiled `tf.function`, not `model.predict()` per image."""
+    """A Keras model served by TFLite (`inference.compiled`), not `model.predict()` per image; its logits
+    and gradients through `tf.function`s."""
 
     def __init__(self, name: str, version: int, card: dict[str, Any], keras_model: Any) -> None:
         import tensorflow as tf
@@ -130,9 +137,10 @@ class KerasDigitModel:
 
         # Traced on the first explanation: only processes that explain pay for it.
         self._gradients = tf.function(gradients, input_signature=[images, tf.TensorSpec([None], tf.int32)])
-        # Traced once, at load time, and called as the concrete function: no argument binding per call.
-        self._predict = self._call.get_concrete_function()
-        self._tensor = tf.constant
+        # Traced once, at load time, and served by TFLite (`inference.compiled`); the concrete function
+        # where the converter cannot take the graph.
+        self._concrete = self._call.get_concrete_function()
+        self._compiled = compiled_or_none(self._concrete, inference_threads() or None)
 
     @classmethod
     def load(cls, name: str, version: int, card: dict[str, Any], directory: Path) -> KerasDigitModel:
@@ -142,7 +150,9 @@ class KerasDigitModel:
         return cls(name, version, card, keras.saving.load_model(directory / KERAS_FILE, compile=False))
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        return self._predict(self._tensor(np.asarray(batch, dtype=np.float32))).numpy()
+        if self._compiled is not None:
+            return self._compiled(batch)
+        return self._concrete(np.asarray(batch, dtype=np.float32)).numpy()
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         return self._logits(np.asarray(batch, dtype=np.float32)).numpy()

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from inference import registry
+from inference.models import KerasDigitModel
 from tests.factories import mnist
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +56,16 @@ def test_predict_returns_one_probability_row_per_image(name: str) -> None:
         assert probabilities.shape == (len(batch), 11)  # the served versions answer "not a digit" too
         assert probabilities.min() >= 0.0
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["cnn", "dense"])
+def test_served_keras_model_answers_as_its_tensorflow_graph(name: str) -> None:
+    model = registry.get_model(name)
+    assert isinstance(model, KerasDigitModel) and model._compiled is not None  # served by TFLite
+    images, _ = mnist_test_sample()
+    for batch in (images[:5], images[:1], images[:37], images[:5]):  # the interpreter resizes between sizes
+        graph = model._concrete(batch.astype(np.float32)).numpy()
+        np.testing.assert_allclose(model.predict(batch), graph, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", registry.MODEL_NAMES)

@@ -65,6 +65,13 @@ def test_a_digit_is_decoded_once_at_submit_and_its_job_runs_on_what_was_made_the
     assert bytes(done.processed_image) == expected.png
 
 
+def test_a_digit_job_does_not_read_the_submitted_image_from_the_database(notifications_off):
+    drawing = services.drawing_create(image=digit_canvas_png(0), model_name="numpy")
+    claimed = services._drawings_claim([str(drawing.pk)])
+    assert [row.pk for row in claimed] == [drawing.pk] and claimed[0].get_deferred_fields() == {"image"}
+    assert bytes(claimed[0].image) == bytes(drawing.image)  # loaded on first use (a number's job)
+
+
 def test_a_drawing_stored_without_model_input_is_preprocessed_by_its_job_to_the_same_answer(notifications_off):
     image = digit_canvas_png(0)
     submitted = services.drawing_create(image=image, model_name="numpy")

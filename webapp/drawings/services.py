@@ -155,6 +155,14 @@ def _milliseconds(start: Any, end: Any) -> float:
     return round((end - start).total_seconds() * 1000, 3)
 
 
+def _claim_columns() -> str:
+    """Every column of a drawing but the submitted image: a digit's job reads the 28x28 made at submit,
+    and the image (12 KB for a canvas export) is loaded on first use by the jobs that need it (numbers)."""
+    return ", ".join(
+        connection.ops.quote_name(field.column) for field in Drawing._meta.concrete_fields if field.name != "image"
+    )
+
+
 def _drawings_claim(drawing_ids: Sequence[str]) -> list[Drawing]:
     """Mark the jobs running and load their drawings in one statement (UPDATE ... RETURNING, PostgreSQL and
     SQLite alike); a drawing that is gone or already finished is left out."""
@@ -164,7 +172,8 @@ def _drawings_claim(drawing_ids: Sequence[str]) -> list[Drawing]:
     ids = [pk.get_db_prep_value(uuid.UUID(str(drawing_id)), connection) for drawing_id in drawing_ids]
     claimed = Drawing.objects.raw(
         f"UPDATE {Drawing._meta.db_table} SET status = %s, started_at = %s, attempts = attempts + 1"
-        f" WHERE {pk.column} IN ({', '.join(['%s'] * len(ids))}) AND status IN (%s, %s) RETURNING *",
+        f" WHERE {pk.column} IN ({', '.join(['%s'] * len(ids))}) AND status IN (%s, %s)"
+        f" RETURNING {_claim_columns()}",
         [
             Status.RUNNING.value,
             started_at.get_db_prep_value(timezone.now(), connection),
