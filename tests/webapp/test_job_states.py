@@ -16,6 +16,7 @@ from PIL import Image
 
 from inference import preprocess as preprocess_module
 from tests.factories import digit_canvas_png, drawing_factory
+from webapp.core import heartbeats
 from webapp.drawings import services
 from webapp.drawings.models import Drawing, LabelSource, Status
 from webapp.drawings.services import drawing_label, drawing_predict, drawings_requeue_stale
@@ -149,6 +150,29 @@ def test_requeue_takes_queued_drawings_past_the_cutoff_and_running_ones_past_the
     sent.clear()
     assert drawings_requeue_stale() == 1  # the running one: its started_at has not moved
     assert sent == [str(running_stale.pk)]
+
+
+def test_a_claim_records_its_owner_and_the_sweep_takes_running_jobs_whose_owner_stopped_beating(
+    redis_server, monkeypatch
+):
+    sent: list[str] = []
+    monkeypatch.setattr(services, "drawing_enqueue", lambda *, drawing_id: sent.append(drawing_id) or True)
+    drawing = queued_drawing()
+    (claimed,) = services._drawings_claim([str(drawing.pk)])
+    assert claimed.owner == heartbeats.process_key() == Drawing.objects.get(pk=drawing.pk).owner
+    alive_owner, dead_owner = f"alive-{uuid.uuid4()}:1", f"dead-{uuid.uuid4()}:1"
+    heartbeats.heartbeat_send(kind="process", name=alive_owner, payload={})
+    started = timezone.now() - timedelta(seconds=heartbeats.TTL_SECONDS + 1)
+    by_owner = {}
+    for owner in (alive_owner, dead_owner, ""):
+        running = queued_drawing()
+        Drawing.objects.filter(pk=running.pk).update(status=Status.RUNNING, started_at=started, owner=owner)
+        by_owner[owner] = str(running.pk)
+    try:
+        assert drawings_requeue_stale() == 1
+        assert sent == [by_owner[dead_owner]]  # a live owner's job and an unowned one wait for the time limit
+    finally:
+        heartbeats.heartbeat_stop(kind="process", name=alive_owner)
 
 
 def test_the_serving_version_is_cached_for_at_most_its_ttl(monkeypatch):

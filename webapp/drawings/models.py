@@ -80,6 +80,10 @@ class Drawing(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Set by the claim itself, so a job is never running without one: the requeue sweep asks whether it lives.
+    owner = models.CharField(
+        max_length=255, blank=True, default="", help_text="The worker process (host:pid) that claimed the job last."
+    )
     error_code = models.CharField(max_length=64, blank=True, default="")
     error_message = models.TextField(blank=True, default="")
     queue_ms = models.FloatField(null=True, blank=True)

@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any, cast
 
 import numpy as np
-import redis
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Field, Q, QuerySet
@@ -39,7 +38,6 @@ from inference.preprocess import (
 from inference.saliency import explain, steps_for
 from inference.segment import read_digits
 from webapp.core import heartbeats, metrics
-from webapp.core.redis_connection import redis_client
 from webapp.core.serving import serving_model, version_model
 from webapp.drawings.errors import FeedbackForbidden, NotExplainable
 from webapp.drawings.models import NUMBER_MAX_DIGITS, Drawing, Kind, LabelSource, Source, Status
@@ -164,19 +162,21 @@ def _claim_columns() -> str:
 
 
 def _drawings_claim(drawing_ids: Sequence[str]) -> list[Drawing]:
-    """Mark the jobs running and load their drawings in one statement (UPDATE ... RETURNING, PostgreSQL and
-    SQLite alike); a drawing that is gone or already finished is left out."""
+    """Mark the jobs running by this process (their owner, for the sweep) and load their drawings in one
+    statement (UPDATE ... RETURNING, PostgreSQL and SQLite alike); a drawing that is gone or already
+    finished is left out."""
     pk = Drawing._meta.pk
     assert pk is not None
     started_at = Drawing._meta.get_field("started_at")
     ids = [pk.get_db_prep_value(uuid.UUID(str(drawing_id)), connection) for drawing_id in drawing_ids]
     claimed = Drawing.objects.raw(
-        f"UPDATE {Drawing._meta.db_table} SET status = %s, started_at = %s, attempts = attempts + 1"
+        f"UPDATE {Drawing._meta.db_table} SET status = %s, started_at = %s, owner = %s, attempts = attempts + 1"
         f" WHERE {pk.column} IN ({', '.join(['%s'] * len(ids))}) AND status IN (%s, %s)"
         f" RETURNING {_claim_columns()}",
         [
             Status.RUNNING.value,
             started_at.get_db_prep_value(timezone.now(), connection),
+            heartbeats.process_key(),
             *ids,
             Status.QUEUED.value,
             Status.RUNNING.value,
@@ -196,8 +196,6 @@ def drawings_predict(*, drawing_ids: Sequence[str]) -> dict[str, Drawing]:
     """Run a batch of jobs: one claim, one model call per model for the digits, every answer stored in
     one transaction and then published. Idempotent: a job finished already (or gone) is skipped. Returns
     the drawings this call ran, by id."""
-    # The owner first: a worker killed right after its claim leaves jobs the sweep knows to be orphans.
-    drawings_owner_record(drawing_ids=[str(drawing_id) for drawing_id in drawing_ids])
     drawings = _drawings_claim(drawing_ids)
     metrics.PREDICT_BATCH.observe(len(drawings))
     finished: list[Drawing] = []
@@ -487,35 +485,11 @@ def number_validate(*, number: str) -> str:
     return number
 
 
-JOB_OWNER_PREFIX = "inkwell:job:"
-
-
-def drawings_owner_record(*, drawing_ids: Sequence[str]) -> None:
-    """Note which process runs the jobs, so the sweep can tell a dead worker's job from a slow one."""
-    try:
-        pipeline = redis_client().pipeline(transaction=False)
-        for drawing_id in drawing_ids:
-            pipeline.set(
-                f"{JOB_OWNER_PREFIX}{drawing_id}", heartbeats.process_key(), ex=settings.TASK_TIME_LIMIT_SECONDS + 60
-            )
-        pipeline.execute()
-    except redis.RedisError:
-        pass  # the sweep falls back to the time limit
-
-
-def _running_orphans(drawing_ids: list[Any]) -> list[Any]:
-    """The running drawings whose worker process stopped beating (owner unknown: not orphans)."""
-    if not drawing_ids:
-        return []
-    try:
-        owners = cast(list[bytes | None], redis_client().mget([f"{JOB_OWNER_PREFIX}{pk}" for pk in drawing_ids]))
-    except redis.RedisError:
-        return []
-    return [
-        pk
-        for pk, owner in zip(drawing_ids, owners, strict=True)
-        if owner is not None and not heartbeats.is_alive(kind="process", name=owner.decode())
-    ]
+def _running_orphans(running: list[tuple[Any, str]]) -> list[Any]:
+    """The running drawings (id, owner) whose owner stopped beating (no owner recorded: not orphans)."""
+    owners = {owner for _, owner in running if owner}
+    dead = {owner for owner in owners if not heartbeats.is_alive(kind="process", name=owner)}
+    return [pk for pk, owner in running if owner in dead]
 
 
 FEEDBACK_TOKEN_SALT = "webapp.drawings.feedback_token"
@@ -577,7 +551,7 @@ def drawings_requeue_stale(*, older_than_seconds: int | None = None) -> int:
         started_at__lt=now - timedelta(seconds=heartbeats.TTL_SECONDS),
     )
     stale_ids = list(stale.values_list("id", flat=True)[:1000])
-    stale_ids += _running_orphans(list(running.values_list("id", flat=True)[:1000]))
+    stale_ids += _running_orphans(list(running.values_list("id", "owner")[:1000]))
     sent = 0
     for drawing_id in stale_ids:
         if drawing_enqueue(drawing_id=str(drawing_id)):
