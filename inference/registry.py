@@ -24,10 +24,14 @@ _cache: dict[tuple[int, str, str, int], DigitModel] = {}
 _lock = threading.Lock()
 
 
+# The committed artifacts (resolved once: every job asks where the models are).
+REPOSITORY_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
 def model_dir() -> Path:
     """Root of the model artifacts: `MODEL_DIR`, or the repository's `models/`."""
     configured = os.environ.get("MODEL_DIR", "").strip()
-    return Path(configured) if configured else Path(__file__).resolve().parent.parent / "models"
+    return Path(configured) if configured else REPOSITORY_MODEL_DIR
 
 
 def check_name(name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -153,9 +154,11 @@ def _milliseconds(start: Any, end: Any) -> float:
     return round((end - start).total_seconds() * 1000, 3)
 
 
-def _claim_columns() -> str:
-    """Every column of a drawing but the submitted image: a digit's job reads the 28x28 made at submit,
-    and the image (12 KB for a canvas export) is loaded on first use by the jobs that need it (numbers)."""
+@functools.cache
+def _claim_columns(vendor: str) -> str:
+    """Every column of a drawing but the submitted image, quoted for the database `vendor`: a digit's job
+    reads the 28x28 made at submit, and the image (12 KB for a canvas export) is loaded on first use by
+    the jobs that need it (numbers)."""
     return ", ".join(
         connection.ops.quote_name(field.column) for field in Drawing._meta.concrete_fields if field.name != "image"
     )
@@ -172,7 +175,7 @@ def _drawings_claim(drawing_ids: Sequence[str]) -> list[Drawing]:
     claimed = Drawing.objects.raw(
         f"UPDATE {Drawing._meta.db_table} SET status = %s, started_at = %s, owner = %s, attempts = attempts + 1"
         f" WHERE {pk.column} IN ({', '.join(['%s'] * len(ids))}) AND status IN (%s, %s)"
-        f" RETURNING {_claim_columns()}",
+        f" RETURNING {_claim_columns(connection.vendor)}",
         [
             Status.RUNNING.value,
             started_at.get_db_prep_value(timezone.now(), connection),
