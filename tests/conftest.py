@@ -16,6 +16,7 @@ from django.conf import settings
 
 from tests.environment import OWN_REDIS, TEST_REDIS_DIR
 from webapp.core.embedded_redis import ensure_redis
+from webapp.run import PREDICT_WORKER_ENV
 from webapp.web_server import web_server_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +97,7 @@ class WorkerProcess:
                 *beat_args,
             ],
             cwd=ROOT,
-            env=env,
+            env={**PREDICT_WORKER_ENV, **env} if "predict" in queues.split(",") else env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The prediction worker asks the database nothing before each batch (no health-check query): a batch on a
+# broken connection is retried, drawing by drawing, on a new one (`webapp/drawings/tasks.py`).
+PREDICT_WORKER_ENV = {"DB_CONN_HEALTH_CHECKS": "false"}
 
 
 def main() -> int:
@@ -53,7 +56,7 @@ def main() -> int:
             "predict-worker",
             [*celery, "--queues=predict", "--hostname=predict@%h", f"--concurrency={concurrency}"],
             ROOT,
-            worker_env,
+            {**PREDICT_WORKER_ENV, **worker_env},
         ),
         # Fine-tuning: its own worker and queue, one job at a time, so it never delays a prediction.
         Service(

@@ -143,8 +143,10 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'inkwell.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-# A connection that a database restart or pg_terminate_backend broke is replaced before it is used.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A connection that a database restart or pg_terminate_backend broke is replaced before it is used
+# (a round trip per request or task). The prediction worker turns this off (`webapp/run.py`,
+# docker-compose.yml): a batch whose connection broke is retried, drawing by drawing, on a new one.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.int("DB_POOL_MAX_SIZE", default=20):
     # A bounded pool per process (psycopg_pool) instead of a connection per thread: long polls give
     # theirs back while they wait, so hundreds of them hold a few connections, never the server's all.

@@ -7,6 +7,7 @@ import functools
 import logging
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,7 +15,7 @@ from typing import Any, cast
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, Field, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -154,38 +155,59 @@ def _milliseconds(start: Any, end: Any) -> float:
     return round((end - start).total_seconds() * 1000, 3)
 
 
+# What a claim reads back: every field of a drawing but the submitted image. A digit's job reads the
+# 28x28 made at submit; the image (12 KB for a canvas export) is loaded on first use by the jobs that
+# need it (numbers).
+CLAIM_FIELDS = [field for field in Drawing._meta.concrete_fields if field.name != "image"]
+
+
 @functools.cache
 def _claim_columns(vendor: str) -> str:
-    """Every column of a drawing but the submitted image, quoted for the database `vendor`: a digit's job
-    reads the 28x28 made at submit, and the image (12 KB for a canvas export) is loaded on first use by
-    the jobs that need it (numbers)."""
-    return ", ".join(
-        connection.ops.quote_name(field.column) for field in Drawing._meta.concrete_fields if field.name != "image"
-    )
+    """CLAIM_FIELDS' columns, quoted for the database `vendor`."""
+    return ", ".join(connection.ops.quote_name(field.column) for field in CLAIM_FIELDS)
 
 
 def _drawings_claim(drawing_ids: Sequence[str]) -> list[Drawing]:
     """Mark the jobs running by this process (their owner, for the sweep) and load their drawings in one
     statement (UPDATE ... RETURNING, PostgreSQL and SQLite alike); a drawing that is gone or already
-    finished is left out."""
+    finished is left out. The rows become drawings as a queryset's would (the backend's and the fields'
+    converters, `Model.from_db`), without a raw queryset's per-query set-up."""
     pk = Drawing._meta.pk
     assert pk is not None
     started_at = Drawing._meta.get_field("started_at")
     ids = [pk.get_db_prep_value(uuid.UUID(str(drawing_id)), connection) for drawing_id in drawing_ids]
-    claimed = Drawing.objects.raw(
+    sql = (
         f"UPDATE {Drawing._meta.db_table} SET status = %s, started_at = %s, owner = %s, attempts = attempts + 1"
         f" WHERE {pk.column} IN ({', '.join(['%s'] * len(ids))}) AND status IN (%s, %s)"
-        f" RETURNING {_claim_columns(connection.vendor)}",
-        [
-            Status.RUNNING.value,
-            started_at.get_db_prep_value(timezone.now(), connection),
-            heartbeats.process_key(),
-            *ids,
-            Status.QUEUED.value,
-            Status.RUNNING.value,
-        ],
+        f" RETURNING {_claim_columns(connection.vendor)}"
     )
-    return list(claimed)
+    params = [
+        Status.RUNNING.value,
+        started_at.get_db_prep_value(timezone.now(), connection),
+        heartbeats.process_key(),
+        *ids,
+        Status.QUEUED.value,
+        Status.RUNNING.value,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    compiler, converters = _claim_converters(connections[connection.alias])
+    names = [field.attname for field in CLAIM_FIELDS]
+    return [Drawing.from_db(connection.alias, names, row) for row in compiler.apply_converters(rows, converters)]
+
+
+_CONVERTERS: weakref.WeakKeyDictionary[Any, tuple[Any, dict[int, Any]]] = weakref.WeakKeyDictionary()
+
+
+def _claim_converters(wrapper: Any) -> tuple[Any, dict[int, Any]]:
+    """A compiler and the converters of CLAIM_FIELDS' columns for one database connection (worked out
+    once per connection: 0.3 ms a claim otherwise)."""
+    if wrapper not in _CONVERTERS:
+        compiler = Drawing.objects.none().query.get_compiler(connection=wrapper)
+        columns = [field.get_col(Drawing._meta.db_table) for field in CLAIM_FIELDS]
+        _CONVERTERS[wrapper] = (compiler, compiler.get_converters(columns))
+    return _CONVERTERS[wrapper]
 
 
 def drawing_predict(*, drawing_id: str) -> Drawing | None:
