@@ -164,7 +164,7 @@ CLAIM_FIELDS = [field for field in Drawing._meta.concrete_fields if field.name !
 @functools.cache
 def _claim_columns(vendor: str) -> str:
     """CLAIM_FIELDS' columns, quoted for the database `vendor`."""
-    return ", ".join(connection.ops.quote_name(field.column) for field in CLAIM_FIELDS)
+    return ", ".join(connection.ops.quote_name(str(field.column)) for field in CLAIM_FIELDS)
 
 
 def _drawings_claim(drawing_ids: Sequence[str]) -> list[Drawing]:
