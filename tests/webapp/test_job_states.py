@@ -71,9 +71,8 @@ def test_a_submitted_drawing_is_stored_as_the_orm_would_store_it():
     fields = {"model_name": "dense", "user_agent": "test", "canvas_width": 400, "strokes": strokes, "client_id": "c1"}
     stored = services.drawing_create(image=digit_canvas_png(3), **fields)
     again = Drawing.objects.get(pk=stored.pk)
-    reference = Drawing.objects.create(
-        **{field.attname: getattr(again, field.attname) for field in Drawing._meta.concrete_fields if field.name != "id"}
-    )
+    copied = {field.attname: getattr(again, field.attname) for field in Drawing._meta.concrete_fields}
+    reference = Drawing.objects.create(**{name: value for name, value in copied.items() if name != "id"})
     reference.refresh_from_db()
     for field in Drawing._meta.concrete_fields:
         if field.name not in ("id", "created_at"):  # created_at: auto_now_add, a moment later

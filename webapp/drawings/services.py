@@ -145,8 +145,7 @@ def _drawing_insert(drawing: Drawing) -> None:
     """Store a new drawing with one prepared INSERT: the values `save()` writes (each field's `pre_save`,
     so `created_at` is set, and its database form), without building the statement per drawing."""
     params = [
-        field.get_db_prep_save(field.pre_save(drawing, add=True), connection)
-        for field in Drawing._meta.concrete_fields
+        field.get_db_prep_save(field.pre_save(drawing, add=True), connection) for field in Drawing._meta.concrete_fields
     ]
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(connection.vendor), params)
