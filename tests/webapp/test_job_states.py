@@ -66,21 +66,6 @@ def test_a_digit_is_decoded_once_at_submit_and_its_job_runs_on_what_was_made_the
     assert bytes(done.processed_image) == expected.png
 
 
-def test_a_submitted_drawing_is_stored_as_the_orm_would_store_it():
-    strokes = [[[1.0, 2.0, 0.0], [3.5, 4.0, 16.0]]]
-    fields = {"model_name": "dense", "user_agent": "test", "canvas_width": 400, "strokes": strokes, "client_id": "c1"}
-    stored = services.drawing_create(image=digit_canvas_png(3), **fields)
-    again = Drawing.objects.get(pk=stored.pk)
-    copied = {field.attname: getattr(again, field.attname) for field in Drawing._meta.concrete_fields}
-    reference = Drawing.objects.create(**{name: value for name, value in copied.items() if name != "id"})
-    reference.refresh_from_db()
-    for field in Drawing._meta.concrete_fields:
-        if field.name not in ("id", "created_at"):  # created_at: auto_now_add, a moment later
-            assert getattr(again, field.attname) == getattr(reference, field.attname), field.name
-    assert again.created_at == stored.created_at and again.strokes == strokes and again.status == Status.QUEUED
-    assert not stored._state.adding  # a saved instance: a later save() updates it
-
-
 def test_a_digit_job_does_not_read_the_submitted_image_from_the_database(notifications_off):
     drawing = services.drawing_create(image=digit_canvas_png(0), model_name="numpy")
     claimed = services._drawings_claim([str(drawing.pk)])

@@ -98,7 +98,7 @@ def drawing_create(
     preprocess_ms = round((time.perf_counter() - began) * 1000, 3) if processed else None
     # One INSERT commits by itself (a BEGIN and a COMMIT fewer); the task is sent once it has, or, inside
     # a caller's transaction (an import's batch), once that commits.
-    drawing = Drawing(
+    drawing = Drawing.objects.create(
         id=drawing_id or uuid.uuid4(),
         image=image,
         image_format=image_format,
@@ -126,31 +126,9 @@ def drawing_create(
         excluded_from_training=excluded_from_training,
         explain=explain,
     )
-    _drawing_insert(drawing)
     transaction.on_commit(lambda: drawing_enqueue(drawing_id=str(drawing.id)))
     metrics.DRAWINGS_SUBMITTED.labels(model_name).inc()
     return drawing
-
-
-@functools.cache
-def _insert_sql(vendor: str) -> str:
-    """The INSERT of every column of a drawing, quoted for the database `vendor`."""
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(field.column)) for field in Drawing._meta.concrete_fields)
-    values = ", ".join(["%s"] * len(Drawing._meta.concrete_fields))
-    return f"INSERT INTO {quote(Drawing._meta.db_table)} ({columns}) VALUES ({values})"
-
-
-def _drawing_insert(drawing: Drawing) -> None:
-    """Store a new drawing with one prepared INSERT: the values `save()` writes (each field's `pre_save`,
-    so `created_at` is set, and its database form), without building the statement per drawing."""
-    params = [
-        field.get_db_prep_save(field.pre_save(drawing, add=True), connection) for field in Drawing._meta.concrete_fields
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(connection.vendor), params)
-    drawing._state.adding = False
-    drawing._state.db = connection.alias
 
 
 def drawing_create_and_wait(*, wait_seconds: float, **fields: Any) -> tuple[Drawing, dict[str, Any] | None]:
