@@ -13,8 +13,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The prediction worker asks the database nothing before each batch (no health-check query): a batch on a
-# broken connection is retried, drawing by drawing, on a new one (`webapp/drawings/tasks.py`).
-PREDICT_WORKER_ENV = {"DB_CONN_HEALTH_CHECKS": "false"}
+# broken connection is retried, drawing by drawing, on a new one (`webapp/drawings/tasks.py`). On
+# PostgreSQL its writes do not wait for the WAL flush (`DB_SYNCHRONOUS_COMMIT`, `webapp/settings.py`).
+PREDICT_WORKER_ENV = {"DB_CONN_HEALTH_CHECKS": "false", "DB_SYNCHRONOUS_COMMIT": "false"}
 
 
 def main() -> int:

@@ -156,6 +156,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.int
         "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
         "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=10),
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env.bool(
+    "DB_SYNCHRONOUS_COMMIT", default=True
+):
+    # The prediction worker's writes (the claim, the answer) commit without waiting for the WAL flush
+    # (`webapp/run.py`): visible to every reader at once, durable within PostgreSQL's wal_writer_delay. A
+    # server crash inside that window loses at most a claim or an answer, never a drawing (the web's
+    # INSERT keeps the flush), and the requeue sweep runs such a job again.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)  # the default SQLite file lives here on a fresh clone
     # The worker is another process: tests need a file database both can open, and concurrent

@@ -1,10 +1,13 @@
 """PostgreSQL faults caused for real: backends terminated again and again under load, and hundreds of
-long polls against a bounded connection pool. (SQLite has no server to cut connections from: these run
-in .ci/run's PostgreSQL phase.)"""
+long polls against a bounded connection pool; and which processes' commits wait for the WAL flush.
+(SQLite has no server to cut connections from: these run in .ci/run's PostgreSQL phase.)"""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -19,6 +22,7 @@ from django.db import connection
 from tests.conftest import free_port, start_web_server, waiting_long_polls
 from tests.factories import canvas_png, data_url, drawing_factory, mnist
 from webapp.drawings.models import Drawing, Status
+from webapp.run import PREDICT_WORKER_ENV, ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -142,3 +146,30 @@ def test_hundreds_of_waiting_long_polls_hold_at_most_twenty_database_connections
         web.wait(10)
     assert all(status == 200 and json.loads(body)["status"] == "queued" for status, _, body in answers)
     assert during - before <= 20, f"{during - before} connections held by 500 waiting long polls"
+
+
+def _session_synchronous_commit(postgres: str, **env: str) -> str:
+    """`SHOW synchronous_commit` in a fresh Django process with `env`, on the test database's server."""
+    settings = connection.settings_dict
+    user, host, port = settings["USER"] or "postgres", settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
+    url = f"postgres://{user}@{host}:{port}/postgres"
+    code = (
+        "import django; django.setup(); from django.db import connection; cursor = connection.cursor();"
+        " cursor.execute('SHOW synchronous_commit'); print(cursor.fetchone()[0])"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "webapp.settings", "DATABASE_URL": url, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.strip()
+
+
+def test_only_the_prediction_worker_commits_without_waiting_for_the_flush(postgres):
+    """The worker's claim and answer skip the WAL flush; every other process (the web's INSERT of a
+    drawing) keeps it, so an accepted drawing survives a server crash."""
+    assert _session_synchronous_commit(postgres, **PREDICT_WORKER_ENV) == "off"
+    assert _session_synchronous_commit(postgres) == "on"
