@@ -29,6 +29,7 @@ import numpy as np
 
 from inference import registry
 from inference.answer import NOT_A_DIGIT
+from inference.committee import newest_committee
 from inference.preprocess import ink_from_image, open_image, preprocess, preprocess_pixels
 from inference.segment import read_digits, segment_digits
 from inference.strokes import STROKE_WIDTH, draw_strokes, render_strokes, to_png_bytes
@@ -233,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--version", type=int, help="version to measure (default: what a fresh install serves)")
     parser.add_argument("--cost", action="store_true", help="time the segmentation of five-digit drawings instead")
+    parser.add_argument("--committee", action="store_true", help='"not a digit" decided by the committee')
     args = parser.parse_args(argv)
     numbers = compose_numbers(args.count, args.seed)
     left_out = sum(two_glyphs(sample["strokes"]) for sample in load_unipen())
@@ -247,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     print("| model | version | whole number, image | + strokes | per digit, image | + strokes | single digits |")
     print("|---|---|---|---|---|---|---|")
     for name in names:
-        model = registry.get_model(name, args.version)
+        model = newest_committee(name, args.version) if args.committee else registry.get_model(name, args.version)
         image = read_numbers(numbers, model, with_strokes=False)
         strokes = read_numbers(numbers, model, with_strokes=True)
         single = read_singles(numbers, model)

@@ -1,7 +1,7 @@
 """How well each model says "that is not a digit", and what it costs the digits.
 
     python -m training.rejection_eval --model all|cnn|dense|numpy --version 4 5 6 [--output F.json]
-        [--update-cards] [--shift 0 0.5 1]
+        [--update-cards] [--shift 0 0.5 1] [--committee]
 
 For each version: the share of unipen-dev's letters it rejects (those of the fine-tuning split's held-out
 writers, and all of them), of generated negatives it rejects (`training.negatives`, made from MNIST's
@@ -13,6 +13,8 @@ A ten-class version has no "not a digit" class; for it the figures are those of 
 a threshold on the confidence, set so that it rejects `THRESHOLD_DIGITS_REJECTED` of unipen-dev's digits.
 With `--shift S`, an 11-class version is also measured with its "not a digit" log-probability raised by S
 (a point further along its curve of letters rejected against digits lost; 0 is the version as served).
+With `--committee`, "not a digit" is the committee's, as the site decides it (`inference.committee`: the
+mean margin of the version and of the newest version of each other model).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 
 from inference import registry
 from inference.answer import NOT_A_DIGIT, not_a_digit_margins
+from inference.committee import newest_committee
 from training.calibration import finetune_holdout_mask
 from training.data import load_mnist, load_unipen, load_unipen_letters
 from training.evaluate import predict, website_set
@@ -37,14 +40,18 @@ GENERATED_SEED = 2026_11_26
 THRESHOLD_DIGITS_REJECTED = 0.01
 
 
-def measure(name: str, version: int, shift: float = 0.0) -> dict[str, Any]:
-    """The rejection figures and accuracies of one model version (its "not a digit" raised by `shift`)."""
-    model = registry.get_model(name, version)
+def measure(name: str, version: int, shift: float = 0.0, committee: bool = False) -> dict[str, Any]:
+    """The rejection figures and accuracies of one model version (its "not a digit" raised by `shift`;
+    decided by the committee with `committee`)."""
+    judged = newest_committee(name, version)
+    model = judged if committee else judged.chosen
     digits = website_set("unipen", "standard", "ours")
     digit_probabilities = predict(model, digits.x)
     if digit_probabilities.shape[1] > NOT_A_DIGIT:
         result = _measure(model, version, digit_probabilities, lambda p: not_a_digit_margins(p) > -shift)
-        return {**result, "rule": f"11th class, raised by {shift:g}"} if shift else result
+        if committee and judged.voter_versions:
+            result["rule"] = "committee (" + ", ".join(f"{n} v{v}" for n, v in judged.voter_versions.items()) + ")"
+        return {**result, "rule": f"{result['rule']}, raised by {shift:g}"} if shift else result
     threshold = float(np.quantile(digit_probabilities.max(axis=1), THRESHOLD_DIGITS_REJECTED))
     result = _measure(model, version, digit_probabilities, lambda p: p.max(axis=1) < threshold)
     return {**result, "rule": f"confidence below {threshold:.4f}"}
@@ -129,12 +136,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--shift", type=float, nargs="+", default=[0.0], help='raise "not a digit" by these log-probabilities'
     )
+    parser.add_argument("--committee", action="store_true", help='"not a digit" decided by the committee')
     args = parser.parse_args(argv)
-    if args.update_cards and args.shift != [0.0]:
-        parser.error("--update-cards writes the figures of the versions as served: leave out --shift")
+    if args.update_cards and (args.shift != [0.0] or args.committee):
+        parser.error("--update-cards writes the figures of the versions alone: leave out --shift and --committee")
     names = list(registry.MODEL_NAMES) if args.model == "all" else [args.model]
     results = [
-        (name, measure(name, version, shift)) for name in names for version in args.version for shift in args.shift
+        (name, measure(name, version, shift, args.committee))
+        for name in names
+        for version in args.version
+        for shift in args.shift
     ]
     print(markdown(results), end="")
     if args.update_cards:

@@ -316,6 +316,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Load every model in each pool child at start, so the first drawing is not slow.
 WORKER_PRELOAD_MODELS = env.bool("WORKER_PRELOAD_MODELS", default=True)
+# "Not a digit" decided by the serving versions of every model together (the mean of their margins,
+# `inference.committee`), whichever model reads the digit; false lets each model decide alone.
+NOT_A_DIGIT_COMMITTEE = env.bool("NOT_A_DIGIT_COMMITTEE", default=True)
 
 # Fine-tuning on collected drawings.
 FINETUNE_HOLDOUT_FRACTION = env.float("FINETUNE_HOLDOUT_FRACTION", default=0.3)

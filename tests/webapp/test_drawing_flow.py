@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from inference import registry
+from inference.answer import not_a_digit_margins
 from inference.strokes import draw_strokes, to_png_bytes
 from tests.browser.drawing_page import HASH
 from tests.factories import data_url, mnist_test_digit
+from webapp.core.serving import active_version, version_model
+from webapp.drawings.models import Drawing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,3 +48,27 @@ def test_a_hash_sign_is_answered_not_a_digit_by_each_model(client, celery_worker
     assert (result["not_a_digit"], result["digit"]) == (True, None)
     assert result["confidence"] == result["not_a_digit_probability"] > max(result["probabilities"])
     assert abs(sum(result["probabilities"]) + result["not_a_digit_probability"] - 1) < 1e-3
+
+
+@pytest.mark.parametrize("model", ["cnn", "numpy"])
+def test_not_a_digit_is_the_served_models_mean_margin_and_the_row_records_their_versions(
+    client, celery_worker_process, model
+):
+    shapes = [mnist_test_digit(0)[0], mnist_test_digit(3)[0], to_png_bytes(draw_strokes(HASH, size=(400, 400)))]
+    for png in shapes:
+        result = client.post("/api/drawings/?wait=10", {"image": data_url(png), "model": model}, "application/json")
+        body = result.json()
+        assert body["status"] == "done", body
+
+        versions = {name: active_version(name) for name in registry.MODEL_NAMES}
+        assert body["not_a_digit_voters"] == versions
+        pixels = np.frombuffer(bytes(Drawing.objects.get(pk=body["id"]).model_input), np.float32).reshape(1, 28, 28)
+        margins = [not_a_digit_margins(version_model(n, v).predict(pixels))[0] for n, v in versions.items()]
+        rejection = body["not_a_digit_probability"]
+        if rejection >= 1e-4:  # the answer's own margin is the committee's (to the 6 decimals stored)
+            answered = np.log(rejection) - np.log(max(body["probabilities"]))
+            assert answered == pytest.approx(np.mean(margins), abs=1e-2)
+        assert body["not_a_digit"] is bool(np.mean(margins) > 0)
+        if not body["not_a_digit"]:
+            chosen = version_model(model, versions[model]).predict(pixels)[0]
+            assert body["digit"] == int(np.argmax(chosen[:10]))

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from django.conf import settings
+
 from inference import registry
+from inference.committee import CommitteeModel
 from inference.models import DigitModel
 
 VersionResolver = Callable[[str], int]
@@ -52,3 +55,12 @@ def version_model(model_name: str, version: int) -> DigitModel:
         _fetcher(model_name, version)
         _checked.add(key)
     return registry.get_model(model_name, version)
+
+
+def answering_model(model_name: str) -> CommitteeModel:
+    """The serving model of `model_name`, with "not a digit" decided by the serving versions of every
+    model together (`inference.committee`), or by the model alone when `NOT_A_DIGIT_COMMITTEE` is off."""
+    chosen = serving_model(model_name)
+    if not settings.NOT_A_DIGIT_COMMITTEE:
+        return CommitteeModel(chosen, [])
+    return CommitteeModel(chosen, [serving_model(name) for name in registry.MODEL_NAMES if name != model_name])

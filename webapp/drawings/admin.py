@@ -226,6 +226,7 @@ class DrawingAdmin(ActionPermissionsMixin, admin.ModelAdmin):
                     "digit",
                     "number",
                     "confidence",
+                    "not_a_digit_voters",
                     "error_code",
                     "error_message",
                 )

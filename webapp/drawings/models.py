@@ -102,6 +102,12 @@ class Drawing(models.Model):
     # The model said it is not a digit (`digit` is then null; models of ten classes never say so).
     not_a_digit = models.BooleanField(default=False)
     not_a_digit_probability = models.FloatField(null=True, blank=True)
+    not_a_digit_voters = models.JSONField(
+        null=True,
+        blank=True,
+        help_text='The model versions whose mean margin decided "not a digit", e.g. {"cnn": 7, "dense": 7,'
+        ' "numpy": 6} (inference.committee); null when the model decided alone.',
+    )
     # The answer to a number: its digits left to right (null when none was found) and, per digit, the
     # digit, confidence, box [x, y, w, h] in the image's pixels and 28x28 processed image (data URL).
     number = models.CharField(max_length=NUMBER_MAX_DIGITS, null=True, blank=True)

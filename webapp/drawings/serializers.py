@@ -76,6 +76,12 @@ class DrawingOutputSerializer(serializers.Serializer):
     not_a_digit_probability = serializers.FloatField(
         allow_null=True, help_text="The probability that it is not a digit (0 for models without that class)."
     )
+    not_a_digit_voters = serializers.DictField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        help_text='The model versions whose mean "not a digit" margin decided it, e.g. {"cnn": 7, "dense": 7,'
+        ' "numpy": 6}; null when the model decided alone (`NOT_A_DIGIT_COMMITTEE=false`, or a ten-class model).',
+    )
     processed_image = serializers.SerializerMethodField()
     number = serializers.CharField(
         allow_null=True,

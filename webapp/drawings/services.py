@@ -23,6 +23,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from inference import registry
 from inference.answer import NOT_A_DIGIT, read_answer
+from inference.committee import CommitteeModel
 from inference.errors import BlankDrawing, InferenceError
 from inference.images import png_to_data_url, thumbnail_png
 from inference.models import DigitModel
@@ -40,7 +41,7 @@ from inference.preprocess import (
 from inference.saliency import explain, steps_for
 from inference.segment import read_digits
 from webapp.core import heartbeats, metrics
-from webapp.core.serving import serving_model, version_model
+from webapp.core.serving import answering_model, version_model
 from webapp.drawings.errors import FeedbackForbidden, NotExplainable
 from webapp.drawings.models import NUMBER_MAX_DIGITS, Drawing, Kind, LabelSource, Source, Status
 from webapp.drawings.notifications import drawing_finished_notify, finish_listener
@@ -238,7 +239,7 @@ def drawings_predict(*, drawing_ids: Sequence[str]) -> dict[str, Drawing]:
     for model_name in sorted({drawing.model_name for drawing, _ in prepared}):
         group = [item for item in prepared if item[0].model_name == model_name]
         try:
-            model = serving_model(model_name)
+            model = answering_model(model_name)
             began = time.perf_counter()
             rows = model.predict(np.stack([processed.pixels for _, processed in group]))
             each = (time.perf_counter() - began) / len(group)
@@ -266,12 +267,13 @@ def _model_input(drawing: Drawing) -> ProcessedDrawing:
 
 
 def _digit_answer(
-    drawing: Drawing, model: DigitModel, processed: ProcessedDrawing, probabilities: Any, seconds: float
+    drawing: Drawing, model: CommitteeModel, processed: ProcessedDrawing, probabilities: Any, seconds: float
 ) -> Drawing:
     """Fill in a single digit's answer (not saved)."""
     answer = read_answer(probabilities)
     drawing.status = Status.DONE
     drawing.model_version = model.version
+    drawing.not_a_digit_voters = model.voter_versions or None
     drawing.processed_image = processed.png
     drawing.thumbnail = processed.thumbnail
     drawing.probabilities = answer.probabilities
@@ -305,7 +307,7 @@ def _number_predict(drawing: Drawing) -> Drawing:
         image = open_image(data)
         ink = INK_OF_LEVEL[np.asarray(read_luminance(image, data))]
         stroke_scale = image.width / drawing.canvas_width if drawing.canvas_width else 1.0
-        model = serving_model(drawing.model_name)
+        model = answering_model(drawing.model_name)
         parts, probabilities = read_digits(ink, predict, drawing.strokes, stroke_scale)
         seconds = time.perf_counter() - began
     except InferenceError as exc:
@@ -313,6 +315,7 @@ def _number_predict(drawing: Drawing) -> Drawing:
     answers = [read_answer(row) for row in probabilities]
     drawing.status = Status.DONE
     drawing.model_version = model.version
+    drawing.not_a_digit_voters = model.voter_versions or None
     drawing.thumbnail = thumbnail_png(ink, THUMBNAIL_SIZE)
     # Parts that are not digits are listed with their boxes but are not part of the number.
     drawing.number = "".join(str(answer.digit) for answer in answers if answer.digit is not None) or None
@@ -399,6 +402,7 @@ JOB_RESULT_FIELDS = [
     "digit",
     "not_a_digit",
     "not_a_digit_probability",
+    "not_a_digit_voters",
     "number",
     "digits",
     "confidence",
