@@ -32,6 +32,7 @@ import inference.strokes
 import training.reference
 from inference import registry
 from inference.answer import DIGIT_CLASSES, NOT_A_DIGIT
+from inference.committee import newest_committee
 from inference.preprocess import preprocess
 from inference.strokes import render_strokes, to_png_bytes
 from training import settings
@@ -192,9 +193,10 @@ def predict(model: Any, images: np.ndarray) -> np.ndarray:
     return np.concatenate([model.predict(images[start : start + BATCH]) for start in range(0, len(images), BATCH)])
 
 
-def evaluate_model(name: str, version: int | None = None) -> dict[str, Any]:
-    """All measurements of one model version as a JSON-ready dict."""
-    model = registry.get_model(name, version)
+def evaluate_model(name: str, version: int | None = None, committee: bool = False) -> dict[str, Any]:
+    """All measurements of one model version as a JSON-ready dict ("not a digit" decided by the committee
+    of the newest versions with `committee`, as the site decides it)."""
+    model = newest_committee(name, version) if committee else registry.get_model(name, version)
     mnist = _mnist()
     sets = {
         "mnist_test": LabelledImages(mnist.x_test, mnist.y_test),
@@ -298,9 +300,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--update-cards", action="store_true", help="write the MNIST, HwD-1000 and unipen figures into the model cards"
     )
+    parser.add_argument("--committee", action="store_true", help='"not a digit" decided by the committee')
     args = parser.parse_args(argv)
+    if args.update_cards and args.committee:
+        parser.error("--update-cards writes the figures of the versions alone: leave out --committee")
     names = list(registry.MODEL_NAMES) if args.model == "all" else [args.model]
-    results = {name: evaluate_model(name, args.version) for name in names}
+    results = {name: evaluate_model(name, args.version, args.committee) for name in names}
     print(markdown(results), end="")
     if args.update_cards:
         for name, result in results.items():
