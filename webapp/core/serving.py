@@ -7,6 +7,7 @@ The modelversions app registers its selector and its artifact fetcher here when 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 
@@ -14,7 +15,10 @@ from django.conf import settings
 
 from inference import registry
 from inference.committee import CommitteeModel
+from inference.errors import InferenceError
 from inference.models import DigitModel
+
+logger = logging.getLogger(__name__)
 
 VersionResolver = Callable[[str], int]
 ArtifactFetcher = Callable[[str, int], object]
@@ -63,4 +67,21 @@ def answering_model(model_name: str) -> CommitteeModel:
     chosen = serving_model(model_name)
     if not settings.NOT_A_DIGIT_COMMITTEE:
         return CommitteeModel(chosen, [])
-    return CommitteeModel(chosen, [serving_model(name) for name in registry.MODEL_NAMES if name != model_name])
+    return CommitteeModel(chosen, [member for name in registry.MODEL_NAMES if (member := _member(name, model_name))])
+
+
+def _member(name: str, chosen_name: str) -> DigitModel | None:
+    """The serving model of `name` as a committee member; None for the chosen model itself, and for a model
+    this machine cannot load (no artifact, a damaged one: the job goes on without its vote)."""
+    if name == chosen_name:
+        return None
+    try:
+        return serving_model(name)
+    except InferenceError as exc:
+        if name not in _missing_members:  # once per process, not per job
+            _missing_members.add(name)
+            logger.warning("No %s in the committee: %s", name, exc)
+        return None
+
+
+_missing_members: set[str] = set()
