@@ -18,6 +18,9 @@ from inference import registry
 from inference.answer import DIGIT_CLASSES, NOT_A_DIGIT, not_a_digit_margins
 from inference.models import DigitModel
 
+# The least probability a margin is taken of: a float32 softmax can round a class to 0 (an infinite margin).
+TINY = 1e-30
+
 
 def with_margins(probabilities: np.ndarray, margins: np.ndarray) -> np.ndarray:
     """Rows of 11 probabilities with the ten digits' proportions kept and "not a digit" set so that its
@@ -28,10 +31,6 @@ def with_margins(probabilities: np.ndarray, margins: np.ndarray) -> np.ndarray:
     odds = digits.max(axis=1) * np.exp(np.clip(margins, -50.0, 50.0))
     rejection = odds / (1.0 + odds)
     return np.column_stack([digits * (1.0 - rejection)[:, None], rejection]).astype(np.float32)
-
-
-# The least probability a margin is taken of: a float32 softmax can round a class to 0 (an infinite margin).
-TINY = 1e-30
 
 
 def _finite_margins(probabilities: np.ndarray) -> np.ndarray:
