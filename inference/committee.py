@@ -64,9 +64,9 @@ class CommitteeModel:
 
     @property
     def voter_versions(self) -> dict[str, int]:
-        """The versions whose mean margin decides "not a digit", by model name; empty when the chosen
-        model decides alone."""
-        return {model.name: model.version for model in self.voters}
+        """The versions whose mean margin decides "not a digit", by model name in order; empty when the
+        chosen model decides alone."""
+        return {model.name: model.version for model in sorted(self.voters, key=lambda model: model.name)}
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         rows = self.chosen.predict(batch)
