@@ -29,7 +29,8 @@ import numpy as np
 
 from inference import registry
 from inference.answer import NOT_A_DIGIT, not_a_digit_margins
-from inference.committee import newest_committee
+from inference.committee import CommitteeModel, newest_committee
+from inference.models import DigitModel
 from training.calibration import finetune_holdout_mask
 from training.data import load_mnist, load_unipen, load_unipen_letters
 from training.evaluate import predict, website_set
@@ -43,14 +44,15 @@ THRESHOLD_DIGITS_REJECTED = 0.01
 def measure(name: str, version: int, shift: float = 0.0, committee: bool = False) -> dict[str, Any]:
     """The rejection figures and accuracies of one model version (its "not a digit" raised by `shift`;
     decided by the committee with `committee`)."""
-    judged = newest_committee(name, version)
-    model = judged if committee else judged.chosen
+    model: DigitModel | CommitteeModel = (
+        newest_committee(name, version) if committee else registry.get_model(name, version)
+    )
     digits = website_set("unipen", "standard", "ours")
     digit_probabilities = predict(model, digits.x)
     if digit_probabilities.shape[1] > NOT_A_DIGIT:
         result = _measure(model, version, digit_probabilities, lambda p: not_a_digit_margins(p) > -shift)
-        if committee and judged.voter_versions:
-            result["rule"] = "committee (" + ", ".join(f"{n} v{v}" for n, v in judged.voter_versions.items()) + ")"
+        if isinstance(model, CommitteeModel) and model.voter_versions:
+            result["rule"] = "committee (" + ", ".join(f"{n} v{v}" for n, v in model.voter_versions.items()) + ")"
         return {**result, "rule": f"{result['rule']}, raised by {shift:g}"} if shift else result
     threshold = float(np.quantile(digit_probabilities.max(axis=1), THRESHOLD_DIGITS_REJECTED))
     result = _measure(model, version, digit_probabilities, lambda p: p.max(axis=1) < threshold)
