@@ -55,10 +55,9 @@ class CommitteeModel:
 
     def __init__(self, chosen: DigitModel, members: Sequence[DigitModel]) -> None:
         self.chosen = chosen
-        voters = [chosen, *(member for member in members if member.name != chosen.name)]
-        self.voters = [model for model in voters if _says_not_a_digit(model)]
-        if len(self.voters) < 2 or self.voters[0] is not chosen:
-            self.voters = []  # the chosen model's own class decides (or it has none)
+        others = [member for member in members if member.name != chosen.name and _says_not_a_digit(member)]
+        # Without a class of its own, or with nobody to vote with, the chosen model decides alone.
+        self.voters = [chosen, *others] if others and _says_not_a_digit(chosen) else []
         self.name, self.version = chosen.name, chosen.version
         self.card, self.temperature = chosen.card, chosen.temperature
 

@@ -67,14 +67,13 @@ def answering_model(model_name: str) -> CommitteeModel:
     chosen = serving_model(model_name)
     if not settings.NOT_A_DIGIT_COMMITTEE:
         return CommitteeModel(chosen, [])
-    return CommitteeModel(chosen, [member for name in registry.MODEL_NAMES if (member := _member(name, model_name))])
+    others = [_member(name) for name in registry.MODEL_NAMES if name != model_name]
+    return CommitteeModel(chosen, [member for member in others if member is not None])
 
 
-def _member(name: str, chosen_name: str) -> DigitModel | None:
-    """The serving model of `name` as a committee member; None for the chosen model itself, and for a model
-    this machine cannot load (no artifact, a damaged one: the job goes on without its vote)."""
-    if name == chosen_name:
-        return None
+def _member(name: str) -> DigitModel | None:
+    """The serving model of `name` as a committee member; None for a model this machine cannot load (no
+    artifact, a damaged one: the job goes on without its vote)."""
     try:
         return serving_model(name)
     except InferenceError as exc:
