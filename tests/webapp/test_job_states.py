@@ -186,3 +186,25 @@ def test_the_serving_version_is_cached_for_at_most_its_ttl(monkeypatch):
     while selectors.model_version_active("numpy") != 4:
         assert time.monotonic() < deadline, "the cache never expired"
         time.sleep(0.05)
+
+
+def test_one_query_reads_every_models_serving_version(django_assert_num_queries):
+    from webapp.modelversions.models import ModelVersion, VersionStatus
+
+    model_version_activate(model_name="cnn", version=4)
+    model_version_activate(model_name="numpy", version=3)
+    ModelVersion.objects.filter(model_name="dense").update(is_active=False)
+    newest_dense = (
+        ModelVersion.objects.filter(
+            model_name="dense",
+            status__in=[VersionStatus.BASE, VersionStatus.PROMOTED],
+            stored_artifact__isnull=False,
+        )
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    )
+    selectors._active_cache.clear()
+    with django_assert_num_queries(1):  # the committee asks for all three on a job
+        served = {name: selectors.model_version_active(name) for name in ("cnn", "dense", "numpy")}
+    assert served == {"cnn": 4, "dense": newest_dense, "numpy": 3}  # dense: no active row, its newest

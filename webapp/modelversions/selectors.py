@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.db.models import Q
+
 from inference import registry
 from webapp.modelversions.models import ModelArtifact, ModelVersion, VersionStatus
 
@@ -15,27 +17,32 @@ _active_cache: dict[str, tuple[float, int]] = {}
 
 def model_version_active(name: str) -> int:
     """The version new jobs use: the active ModelVersion row, else the newest stored version that was not
-    rejected, else (a database that never ran `sync_models`) the newest artifact on disk."""
+    rejected, else (a database that never ran `sync_models`) the newest artifact on disk. Every model's is
+    read in one query and kept for ACTIVE_VERSION_TTL_SECONDS (a job asks for all three: the committee)."""
     now = time.monotonic()
     cached = _active_cache.get(name)
     if cached is not None and now - cached[0] < ACTIVE_VERSION_TTL_SECONDS:
         return cached[1]
-    version = ModelVersion.objects.filter(model_name=name, is_active=True).values_list("version", flat=True).first()
-    if version is None:
-        version = (
-            ModelVersion.objects.filter(
-                model_name=name,
-                status__in=[VersionStatus.BASE, VersionStatus.PROMOTED],
-                stored_artifact__isnull=False,
-            )
-            .order_by("-version")
-            .values_list("version", flat=True)
-            .first()
-        )
-    if version is None:
-        version = registry.latest_version(name)
-    _active_cache[name] = (now, version)
-    return version
+    versions = _serving_versions()
+    for model_name, version in versions.items():
+        _active_cache[model_name] = (now, version)
+    if name not in versions:
+        _active_cache[name] = (now, registry.latest_version(name))
+    return _active_cache[name][1]
+
+
+def _serving_versions() -> dict[str, int]:
+    """Each model's active version, else its newest stored version that was not rejected, by model name."""
+    rows = ModelVersion.objects.filter(
+        Q(is_active=True) | Q(status__in=[VersionStatus.BASE, VersionStatus.PROMOTED], stored_artifact__isnull=False)
+    ).values_list("model_name", "version", "is_active")
+    newest: dict[str, int] = {}
+    active: dict[str, int] = {}
+    for model_name, version, is_active in rows:
+        newest[model_name] = max(version, newest.get(model_name, version))
+        if is_active:
+            active[model_name] = version
+    return {**newest, **active}
 
 
 def model_card(name: str, version: int) -> dict[str, Any]:
