@@ -11,7 +11,7 @@ from inference import registry
 from inference.answer import NOT_A_DIGIT
 from inference.preprocess import MASS_CENTRE
 from tests.factories import mnist
-from training.finetune import FinetuneConfig, LabelledArrays, finetune, rejection_bias
+from training.finetune import FinetuneConfig, LabelledArrays, finetune, mnist_split, rejection_bias
 from training.negatives import KINDS, make_negatives, with_negatives
 from training.train import train_model
 
@@ -79,6 +79,11 @@ def test_fine_tuning_learns_not_a_digit_labels_unless_told_not_to(
         assert card["training"]["negative_replay"] > 0  # ... and generated ones replayed
         assert 0 <= result.after["holdout_negatives_rejected"] <= 1
         assert result.after["holdout_digits_rejected"] <= 0.005 + 1 / 30  # the bias is set on these digits
+        held_out, replayed = mnist_split(len(data.x_train), FinetuneConfig().mnist_held_out, seed=7)
+        assert card["training"]["mnist_held_out_for_rejection"] == len(held_out) == 300  # a tenth of 3,000
+        assert not set(held_out) & set(replayed)
+        mnist_answers = registry.get_model("numpy", 2).predict(data.x_train[held_out]).argmax(axis=1)
+        assert np.mean(mnist_answers == NOT_A_DIGIT) <= 0.005 + 1 / 300  # ... and on MNIST digits not replayed
         assert card["training"]["not_a_digit_bias_shift"] <= 0
         assert card["training"]["parent_classes"] == (11 if negatives else 10)
         assert card["training"]["classes"] == 11 and card["architecture"][-1] == "Dense(11, softmax)"
