@@ -166,7 +166,11 @@ def finetune(
     learns_not_a_digit = parent_classes > NOT_A_DIGIT or (
         config.add_not_a_digit and bool(np.any(train.y == NOT_A_DIGIT))
     )
-    mnist_held_out, mnist_replay = mnist_split(len(mnist.x_train), config.mnist_held_out, config.seed)
+    # The share of digits the "not a digit" knob may reject, None when there is no knob to set.
+    knob_share = config.holdout_digits_rejected if learns_not_a_digit else None
+    mnist_held_out, mnist_replay = mnist_split(
+        len(mnist.x_train), config.mnist_held_out if knob_share is not None else 0, config.seed
+    )
     if not learns_not_a_digit:
         train, holdout = train.digits_only(), holdout.digits_only()
     else:
@@ -209,10 +213,10 @@ def finetune(
         if progress is not None:
             progress(epoch, config.epochs, history[-1])
     bias_shift = 0.0
-    if backend.classes > NOT_A_DIGIT and config.holdout_digits_rejected is not None:
+    if knob_share is not None:
         held_out_digits = holdout.x[holdout.y != NOT_A_DIGIT]
         bias_shift = max(
-            rejection_bias(backend.predict(digits), config.holdout_digits_rejected)
+            rejection_bias(backend.predict(digits), knob_share)
             for digits in (held_out_digits, mnist.x_train[mnist_held_out])
         )
         backend.bias_add(NOT_A_DIGIT, -bias_shift)

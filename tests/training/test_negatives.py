@@ -92,6 +92,7 @@ def test_fine_tuning_learns_not_a_digit_labels_unless_told_not_to(
     else:
         assert card["data"]["website_holdout"] == 30  # the digits only
         assert card["training"]["negative_replay"] == 0 and card["training"]["classes"] == 10
+        assert card["training"]["mnist_held_out_for_rejection"] == 0  # no knob: every MNIST digit replayed
         assert "holdout_negatives_rejected" not in result.after
 
 
