@@ -80,10 +80,11 @@ def test_fine_tuning_learns_not_a_digit_labels_unless_told_not_to(
         assert 0 <= result.after["holdout_negatives_rejected"] <= 1
         assert result.after["holdout_digits_rejected"] <= 0.005 + 1 / 30  # the bias is set on these digits
         held_out, replayed = mnist_split(len(data.x_train), FinetuneConfig().mnist_held_out, seed=7)
-        assert card["training"]["mnist_held_out_for_rejection"] == len(held_out) == 300  # a tenth of 3,000
-        assert not set(held_out) & set(replayed)
+        assert card["training"]["mnist_held_out_for_rejection"] == len(held_out)
+        assert 0 < len(held_out) <= len(data.x_train) // 10 and not set(held_out) & set(replayed)
         mnist_answers = registry.get_model("numpy", 2).predict(data.x_train[held_out]).argmax(axis=1)
-        assert np.mean(mnist_answers == NOT_A_DIGIT) <= 0.005 + 1 / 300  # ... and on MNIST digits not replayed
+        # ... and on MNIST digits not replayed
+        assert np.mean(mnist_answers == NOT_A_DIGIT) <= 0.005 + 1 / len(held_out)
         assert card["training"]["not_a_digit_bias_shift"] <= 0
         assert card["training"]["parent_classes"] == (11 if negatives else 10)
         assert card["training"]["classes"] == 11 and card["architecture"][-1] == "Dense(11, softmax)"
