@@ -2,7 +2,7 @@
 
 TensorFlow's `tf.function` costs about 0.3 ms of dispatch per call on top of the arithmetic, and more
 after the process has slept; the TFLite interpreter (XNNPACK kernels) runs the same graph with almost
-none (`python -m inference.bench`: cnn at batch 1). The probabilities match the graph's to float
+none (`python -m bench.inference`: cnn at batch 1). The probabilities match the graph's to float
 rounding. Explanations (input gradients) still run in TensorFlow.
 """
 

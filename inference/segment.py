@@ -4,11 +4,8 @@ Ink is labelled on a grid pooled by `POOL` pixels (a pen line is far wider), so 
 hundred runs, not a pass over every pixel. Components that overlap heavily in x are one digit (a 5 with
 a detached bar, a 4 in two strokes); a part much wider than tall is split at its thinnest column, and,
 when the page sent its pen strokes, a component whose strokes fall into groups apart in x is split
-between them. Each part is preprocessed like a single drawing (`preprocess_pixels`). `read_digits` also
-reads the parts with a model and joins a narrow part to its neighbour when the two read as one digit
-(a 4 whose upright stands apart from its angle), and cuts a wide part it reads unsurely where it reads
-both sides surely (touching digits too narrow together for the outline split; with strokes, only
-between whole strokes).
+between them. Each part is preprocessed like a single drawing (`preprocess_pixels`). Reading the parts
+with a model, which can join or cut them further, is `inference.numbers`.
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.answer import DIGIT_CLASSES, NOT_A_DIGIT
 from inference.errors import InferenceError
 from inference.images import ink_box
 from inference.preprocess import INK_THRESHOLD, preprocess_pixels, to_png
@@ -46,20 +42,6 @@ PINCH = 0.5
 # A split falls in the middle of the part: between these shares of its width.
 SPLIT_MARGIN = 0.25
 
-# A part narrower than this share of the digits' height, within JOIN_GAP of the part before or after
-# it, may be the upright of a 4 drawn apart from its angle. `read_digits` joins the two when the model
-# reads them joined SURE-ly as one digit, and apart one of them is no digit, or is read less surely
-# while it is under SHORTER of the other's height (an angle beside its taller upright).
-UPRIGHT_WIDTH = 0.35
-JOIN_GAP = 0.1
-SURE = 0.95
-SHORTER = 0.8
-# A part read unsurely and at least SPLIT_TRY of the digits' height wide is cut at these shares of its
-# width, and split where the model reads both sides SURE-ly (`_split_unsure`).
-SPLIT_TRY = 0.8
-CUTS = (0.3, 0.4, 0.5, 0.6, 0.7)
-# With strokes, a cut may leave at most this share of a stroke's points on its other side.
-STROKE_SIDE = 0.2
 
 Stroke = Sequence[Sequence[float]]
 Predict = Callable[[np.ndarray], np.ndarray]
@@ -81,7 +63,7 @@ class DigitPart:
 
 
 @dataclass(eq=False)
-class _Part:
+class Part:
     """Component labels on the pooled grid, limited to columns `left`..`right` (pooled, inclusive) and,
     when a component is shared by touching digits, to the cells of `own` (a grid-sized mask)."""
 
@@ -96,13 +78,13 @@ class _Part:
             return self.own[:, self.left : self.right + 1]
         return _member(labels[:, self.left : self.right + 1], self.labels)
 
-    def overlap(self, other: _Part) -> float:
+    def overlap(self, other: Part) -> float:
         """The share of the narrower part's columns that the other part's columns cover."""
         shared = min(self.right, other.right) - max(self.left, other.left) + 1
         narrower = min(self.right - self.left, other.right - other.left) + 1
         return shared / narrower
 
-    def join(self, other: _Part, labels: np.ndarray) -> None:
+    def join(self, other: Part, labels: np.ndarray) -> None:
         """Take in `other`'s ink."""
         if self.own is not None or other.own is not None:
             self.own = self._grid(labels) | other._grid(labels)
@@ -178,7 +160,7 @@ def _ranges(lengths: np.ndarray) -> np.ndarray:
     return np.arange(int(lengths.sum())) - offsets
 
 
-def _merge_overlapping(parts: list[_Part], labels: np.ndarray, threshold: float = MERGE_OVERLAP) -> list[_Part]:
+def _merge_overlapping(parts: list[Part], labels: np.ndarray, threshold: float = MERGE_OVERLAP) -> list[Part]:
     """Join parts whose columns overlap heavily (the pieces of one digit), until none do."""
     parts = sorted(parts, key=lambda p: p.left)
     merged = True
@@ -202,7 +184,7 @@ def _stroke_groups(strokes: Sequence[Stroke], scale: float) -> list[tuple[int, i
     the second stroke of a 4); digits are drawn one after the other."""
     groups: list[tuple[int, int, np.ndarray]] = []
     for stroke in strokes:
-        xy = _dense(np.array([p[:2] for p in stroke], dtype=np.float32).reshape(-1, 2) * np.float32(scale / POOL))
+        xy = dense_points(np.array([p[:2] for p in stroke], dtype=np.float32).reshape(-1, 2) * np.float32(scale / POOL))
         if not len(xy):
             continue
         left, right = int(xy[:, 0].min()), int(xy[:, 0].max())
@@ -216,7 +198,7 @@ def _stroke_groups(strokes: Sequence[Stroke], scale: float) -> list[tuple[int, i
     return groups
 
 
-def _dense(points: np.ndarray) -> np.ndarray:
+def dense_points(points: np.ndarray) -> np.ndarray:
     """A stroke's points about a cell apart (API clients may send only the corners), at most MAX_STROKE_POINTS."""
     if len(points) < 2:
         return points
@@ -227,7 +209,7 @@ def _dense(points: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(at, along, points[:, 0]), np.interp(at, along, points[:, 1])], axis=1).astype(np.float32)
 
 
-def _stroke_parts(labels: np.ndarray, kept: list[int], strokes: Sequence[Stroke], scale: float) -> list[_Part]:
+def _stroke_parts(labels: np.ndarray, kept: list[int], strokes: Sequence[Stroke], scale: float) -> list[Part]:
     """The digits the pen strokes say: each group of strokes takes the components only it crosses and,
     of a component several groups cross (touching digits), the cells nearest its own strokes. Ink no
     stroke crosses stays a part of its own."""
@@ -258,11 +240,11 @@ def _stroke_parts(labels: np.ndarray, kept: list[int], strokes: Sequence[Stroke]
             ]
         )
         group_of_cell[cy, cx] = np.array(indices)[distances.argmin(axis=0)]
-    parts = [_Part({label}, *_columns(labels == label)) for label, found in crossing.items() if not found]
+    parts = [Part({label}, *_columns(labels == label)) for label, found in crossing.items() if not found]
     for index in range(len(groups)):
         own = group_of_cell == index
         if own.any():
-            parts.append(_Part(set(np.unique(labels[own]).tolist()), *_columns(own), own))
+            parts.append(Part(set(np.unique(labels[own]).tolist()), *_columns(own), own))
     return parts
 
 
@@ -271,13 +253,13 @@ def _columns(mask: np.ndarray) -> tuple[int, int]:
     return int(cols[0]), int(cols[-1])
 
 
-def _height(labels: np.ndarray, part: _Part) -> int:
+def _height(labels: np.ndarray, part: Part) -> int:
     """Rows (pooled) the part's ink spans; 0 for a part with no ink of its own."""
     rows = np.flatnonzero(part.cells(labels).any(axis=1))
     return int(rows[-1] - rows[0] + 1) if rows.size else 0
 
 
-def _absorb_small(labels: np.ndarray, parts: list[_Part], heights: list[int]) -> list[_Part]:
+def _absorb_small(labels: np.ndarray, parts: list[Part], heights: list[int]) -> list[Part]:
     """Join a mark far shorter than the digits (a bar or hook drawn apart) to a digit it nearly touches;
     one that stands alone (a dot, a speck) is no digit and is left out."""
     height = max(heights, default=0)
@@ -290,7 +272,7 @@ def _absorb_small(labels: np.ndarray, parts: list[_Part], heights: list[int]) ->
     return digits
 
 
-def _split_wide(labels: np.ndarray, part: _Part, height: int) -> list[_Part]:
+def _split_wide(labels: np.ndarray, part: Part, height: int) -> list[Part]:
     """Split a part wider than SPLIT_ASPECT times the digits' `height` where its outline pinches,
     recursively; a part whose outline spans most of its height all across (a wide 0 or 2) stays whole."""
     width = part.right - part.left + 1
@@ -307,8 +289,8 @@ def _split_wide(labels: np.ndarray, part: _Part, height: int) -> list[_Part]:
         return [part]
     cut += part.left
     left, right = (
-        _Part(set(part.labels), part.left, cut, part.own),
-        _Part(set(part.labels), cut + 1, part.right, part.own),
+        Part(set(part.labels), part.left, cut, part.own),
+        Part(set(part.labels), cut + 1, part.right, part.own),
     )
     if min(_height(labels, left), _height(labels, right)) < SMALL_PART * height:  # a tail or a bar cut off
         return [part]
@@ -317,7 +299,7 @@ def _split_wide(labels: np.ndarray, part: _Part, height: int) -> list[_Part]:
 
 def find_parts(
     ink: np.ndarray, strokes: Sequence[Stroke] | None = None, stroke_scale: float = 1.0
-) -> tuple[np.ndarray, list[_Part]]:
+) -> tuple[np.ndarray, list[Part]]:
     """The pooled label image of `ink` and its digits as parts of it, left to right (see the module
     docstring). `strokes` are the pen strokes in canvas pixels, `stroke_scale` image pixels per canvas pixel."""
     labels, count = label_components(pooled_mask(ink))
@@ -333,7 +315,7 @@ def find_parts(
         lefts, rights = np.full(count + 1, labels.shape[1]), np.full(count + 1, -1)
         np.minimum.at(lefts, cells, xs)
         np.maximum.at(rights, cells, xs)
-        parts = _merge_overlapping([_Part({label}, int(lefts[label]), int(rights[label])) for label in kept], labels)
+        parts = _merge_overlapping([Part({label}, int(lefts[label]), int(rights[label])) for label in kept], labels)
     if len(parts) > MAX_PARTS:
         raise TooManyParts(f"The drawing has {len(parts)} separate parts; a number has at most {MAX_PARTS}.")
     heights = [_height(labels, part) for part in parts]
@@ -344,7 +326,7 @@ def find_parts(
     return labels, [piece for part in parts for piece in _split_wide(labels, part, height)]
 
 
-def _part_ink(ink: np.ndarray, labels: np.ndarray, part: _Part) -> tuple[np.ndarray, int, int]:
+def part_ink(ink: np.ndarray, labels: np.ndarray, part: Part) -> tuple[np.ndarray, int, int]:
     """The part's own ink (other parts' ink in its box blanked) and the pixel offset (x, y) of that array."""
     mask = part.cells(labels)
     rows = np.flatnonzero(mask.any(axis=1))
@@ -362,152 +344,15 @@ def segment_digits(
     """Each digit of a number drawing (ink array, 1.0 = ink), left to right, preprocessed like a single
     drawing, with its box in the image's pixels; an empty list when there is no ink."""
     labels, parts = find_parts(ink, strokes, stroke_scale)
-    return [digit for _, digit in _digit_parts(ink, labels, parts)]
+    return [digit for _, digit in digit_parts(ink, labels, parts)]
 
 
-def read_digits(
-    ink: np.ndarray, predict: Predict, strokes: Sequence[Stroke] | None = None, stroke_scale: float = 1.0
-) -> tuple[list[DigitPart], np.ndarray]:
-    """`segment_digits` and `predict`'s probabilities for each digit (one batch), after joining a narrow
-    part to the part beside it when the model reads the two as one digit surely and one of them apart not
-    (a 4 whose angle and upright were drawn apart: "an angle that is no digit" and "1"), and after cutting
-    a wide part read unsurely where the model reads both sides surely (`_split_unsure`)."""
-    labels, parts = find_parts(ink, strokes, stroke_scale)
-    digits = _digit_parts(ink, labels, parts)
-    if not digits:
-        return [], np.zeros((0, DIGIT_CLASSES), dtype=np.float32)
-    rows = list(predict(np.stack([digit.pixels for _, digit in digits])))
-    height = max(digit.box[3] for _, digit in digits)
-    index = 0
-    while index < len(digits) - 1:
-        (first, left), (second, right) = digits[index], digits[index + 1]
-        if _upright_beside(left, right, height) and _split_apart(left, right, rows[index], rows[index + 1]):
-            joined = _Part(set(first.labels), first.left, first.right, first.own)
-            joined.join(second, labels)
-            read_joined = _digit_parts(ink, labels, [joined])
-            if read_joined:
-                row = predict(read_joined[0][1].pixels[None])[0]
-                if _sureness(row) >= SURE:
-                    digits[index : index + 2], rows[index : index + 2] = read_joined, [row]
-                    continue
-        index += 1
-    found, found_rows = _split_unsure(ink, labels, digits, rows, predict, height, strokes, stroke_scale)
-    return found, np.stack(found_rows)
-
-
-def _split_unsure(
-    ink: np.ndarray,
-    labels: np.ndarray,
-    digits: list[tuple[_Part, DigitPart]],
-    rows: list[np.ndarray],
-    predict: Predict,
-    height: int,
-    strokes: Sequence[Stroke] | None = None,
-    stroke_scale: float = 1.0,
-) -> tuple[list[DigitPart], list[np.ndarray]]:
-    """Split a part that is read unsurely (or as no digit) while wide enough for two digits, where the
-    model reads both sides of one cut surely (two touching digits too narrow together for `_split_wide`).
-    With the pen's strokes (image pixels), only cuts between whole strokes are tried: the pen drew each
-    stroke within one digit. All the cuts of all such parts go to the model in one batch."""
-    trials = []  # (index of the part, [(box, pixels) of the left and right side of each cut])
-    points: list[np.ndarray] | None = None  # the strokes in image pixels, once a part is to be cut
-    for index, (part, digit) in enumerate(digits):
-        if digit.box[2] < SPLIT_TRY * height or _sureness(rows[index]) >= SURE:
-            continue
-        if strokes and points is None:
-            points = _stroke_points(strokes, stroke_scale)
-        region, x, y = _part_ink(ink, labels, part)
-        sides: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
-        for share in CUTS:
-            cut = int(round(share * region.shape[1]))
-            if points is not None and not _between_strokes(points, digit.box, x + cut):
-                continue
-            pair = (_side(region[:, :cut], x, y), _side(region[:, cut:], x + cut, y))
-            if pair[0] is not None and pair[1] is not None:
-                sides += [pair[0], pair[1]]
-        if sides:
-            trials.append((index, sides))
-    if not trials:
-        return [digit for _, digit in digits], rows
-    read = predict(np.stack([pixels for _, sides in trials for _, pixels in sides]))
-    found: dict[int, tuple[list[DigitPart], list[np.ndarray]]] = {}
-    at = 0
-    for index, sides in trials:
-        pairs = [(at + i, at + i + 1) for i in range(0, len(sides), 2)]
-        best = max(pairs, key=lambda pair: min(_sureness(read[pair[0]]), _sureness(read[pair[1]])))
-        if min(_sureness(read[best[0]]), _sureness(read[best[1]])) >= SURE:
-            halves = [sides[i - at] for i in best]
-            found[index] = ([DigitPart(box, pixels, to_png(pixels)) for box, pixels in halves], [read[i] for i in best])
-        at += len(sides)
-    parts, kept_rows = [], []
-    for index, (_, digit) in enumerate(digits):
-        new_parts, new_rows = found.get(index, ([digit], [rows[index]]))
-        parts += new_parts
-        kept_rows += new_rows
-    return parts, kept_rows
-
-
-def _stroke_points(strokes: Sequence[Stroke], scale: float) -> list[np.ndarray]:
-    """Each pen stroke's points in image pixels, evenly along it (`_dense`)."""
-    return [
-        _dense(np.array([p[:2] for p in stroke], dtype=np.float32).reshape(-1, 2) * np.float32(scale))
-        for stroke in strokes
-    ]
-
-
-def _between_strokes(strokes: list[np.ndarray], box: tuple[int, int, int, int], column: int) -> bool:
-    """Whether a cut at `column` leaves each stroke drawn inside `box` (most of its points) whole on one side,
-    with strokes on both sides."""
-    x, y, width, height = box
-    sides = set()
-    for points in strokes:
-        inside = (points[:, 0] >= x) & (points[:, 0] <= x + width) & (points[:, 1] >= y) & (points[:, 1] <= y + height)
-        if not len(points) or inside.mean() < 0.5:
-            continue
-        left = float((points[:, 0] < column).mean())
-        if STROKE_SIDE < left < 1 - STROKE_SIDE:
-            return False
-        sides.add(left >= 0.5)
-    return len(sides) == 2
-
-
-def _side(piece: np.ndarray, x: int, y: int) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
-    """One side of a cut: its box in the image's pixels (`piece` starts at x, y) and its 28x28."""
-    box = ink_box(piece, INK_THRESHOLD)
-    if box is None:
-        return None
-    size = (box.right - box.left + 1, box.bottom - box.top + 1)
-    return (x + box.left, y + box.top, *size), preprocess_pixels(box.crop(piece))
-
-
-def _sureness(row: np.ndarray) -> float:
-    """How surely a row of probabilities reads a digit: its best digit's probability, 0 for "not a digit"."""
-    best = int(np.argmax(row))
-    return 0.0 if best == NOT_A_DIGIT else float(row[best])
-
-
-def _split_apart(left: DigitPart, right: DigitPart, left_row: np.ndarray, right_row: np.ndarray) -> bool:
-    """Whether two neighbours read apart look like one digit's pieces: one is no digit, or one is read
-    unsurely while it is much shorter than the other."""
-    sureness = (_sureness(left_row), _sureness(right_row))
-    if min(sureness) == 0.0:
-        return True
-    heights = (left.box[3], right.box[3])
-    return min(sureness) < SURE and min(heights) < SHORTER * max(heights)
-
-
-def _upright_beside(left: DigitPart, right: DigitPart, height: int) -> bool:
-    """Whether one of two neighbours is narrow enough to be an upright and they stand close enough."""
-    gap = right.box[0] - (left.box[0] + left.box[2])
-    return min(left.box[2], right.box[2]) < UPRIGHT_WIDTH * height and gap <= JOIN_GAP * height
-
-
-def _digit_parts(ink: np.ndarray, labels: np.ndarray, parts: Sequence[_Part]) -> list[tuple[_Part, DigitPart]]:
+def digit_parts(ink: np.ndarray, labels: np.ndarray, parts: Sequence[Part]) -> list[tuple[Part, DigitPart]]:
     """Each part with its ink preprocessed like a single drawing and its box in the image's pixels; a part
     left with only faint fringe (one side of a split) is dropped."""
     digits = []
     for part in parts:
-        region, x, y = _part_ink(ink, labels, part)
+        region, x, y = part_ink(ink, labels, part)
         box = ink_box(region, INK_THRESHOLD)
         if box is None:
             continue

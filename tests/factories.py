@@ -188,7 +188,7 @@ def number_drawing(labels: str, writer_index: int = 0, seed: int = 0) -> tuple[b
     """A number drawn as the page's number mode draws it, from one unipen-dev writer's digits: the PNG,
     the pen strokes (canvas pixels) and the digits it shows."""
     from training.data import load_unipen
-    from training.number_eval import compose_number
+    from training.evaluation.numbers import compose_number
 
     samples = load_unipen()
     writer = sorted({s["writer"] for s in samples})[writer_index]

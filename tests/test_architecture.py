@@ -1,4 +1,5 @@
-"""Imports run one way: inference <- training <- webapp <- worker, and no loop between webapp's apps."""
+"""Imports run one way: inference <- training <- webapp <- worker (bench measures them all from outside), and no
+loop between webapp's apps."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # package -> packages it must never import
 FORBIDDEN = {
-    "inference": ("training", "webapp", "worker", "django", "celery"),
-    "training": ("webapp", "worker", "django", "celery"),
-    "webapp": ("worker",),
+    "inference": ("training", "webapp", "worker", "bench", "django", "celery"),
+    "training": ("webapp", "worker", "bench", "django", "celery"),
+    "webapp": ("worker", "bench"),
+    "worker": ("bench",),
     "webapp/core": ("webapp.drawings", "webapp.modelversions", "webapp.page"),
     "webapp/drawings": ("webapp.modelversions", "webapp.page"),
     "webapp/modelversions": ("webapp.page",),

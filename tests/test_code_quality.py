@@ -21,7 +21,7 @@ def test_ruff_finds_no_lint_errors_and_nothing_to_reformat():
 
 
 def test_mypy_passes_on_the_code():
-    result = run(sys.executable, "-m", "mypy", "inference", "training", "webapp", "worker")
+    result = run(sys.executable, "-m", "mypy", "inference", "training", "webapp", "worker", "bench")
     assert result.returncode == 0, result.stdout
 
 

@@ -135,7 +135,7 @@ def finetune_holdout_mask(records: Sequence[dict[str, Any]]) -> np.ndarray:
 def finetune_holdout() -> tuple[np.ndarray, np.ndarray]:
     """The held-out writers' drawings (2,851) as the database held them: unipen-dev rendered like the page
     (`import_drawings` draws the standard variant) and preprocessed; (x, y) without a database."""
-    from training.evaluate import website_set  # renders and caches; imports TensorFlow-free code only
+    from training.evaluation.accuracy import website_set  # renders and caches; imports TensorFlow-free code only
 
     drawings = website_set("unipen", "standard", "ours")
     mask = finetune_holdout_mask(load_unipen())

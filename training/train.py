@@ -132,7 +132,7 @@ def model_card_write(
     recipe = RECIPES[name]
     metrics = {"mnist_test_accuracy": accuracy(backend.predict(mnist.x_test), mnist.y_test)}
     if hwd1000_dir() is not None:
-        from training.evaluate import website_set
+        from training.evaluation.accuracy import website_set
 
         hwd = website_set("hwd1000", "standard", "ours")
         metrics["hwd1000_accuracy"] = accuracy(backend.predict(hwd.x), hwd.y)

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, Request, expect
 from inference.answer import NOT_A_DIGIT
 from tests.browser.drawing_page import FOUR, HASH, ONE, SEVEN, DrawingPage
 from webapp.drawings.models import Drawing, Source
-from webapp.drawings.services import drawing_feedback_token
+from webapp.drawings.services.feedback import drawing_feedback_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

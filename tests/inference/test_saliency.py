@@ -12,7 +12,7 @@ from inference import registry
 from inference.numpy_net import NumpyNet
 from inference.saliency import delete_pixels, deletion_order, explain, integrated_gradients, steps_for
 from tests.factories import mnist
-from training.explain_eval import deletion_metric
+from training.evaluation.explanations import deletion_metric
 
 
 @pytest.mark.parametrize("name", registry.MODEL_NAMES)

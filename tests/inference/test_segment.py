@@ -8,9 +8,10 @@ import time
 import numpy as np
 import pytest
 
+from inference.numbers import read_digits
 from inference.preprocess import ink_from_image, preprocess_pixels
 from inference.registry import get_model
-from inference.segment import MAX_PARTS, TooManyParts, read_digits, segment_digits
+from inference.segment import MAX_PARTS, TooManyParts, segment_digits
 from inference.strokes import draw_strokes
 
 Strokes = list[list[tuple[float, float]]]

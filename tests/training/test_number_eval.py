@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from inference.answer import NOT_A_DIGIT
-from training.number_eval import compose_number, edit_distance, read_numbers, two_glyphs
+from training.evaluation.numbers import compose_number, edit_distance, read_numbers, two_glyphs
 
 ZERO = [[0.5, 0.0], [0.0, 0.5], [0.5, 1.0], [1.0, 0.5], [0.5, 0.0]]
 SEVEN = [[[0.0, 0.0], [0.6, 0.0], [0.35, 1.0]]]

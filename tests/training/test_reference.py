@@ -7,7 +7,7 @@ import pytest
 
 from inference.errors import BlankDrawing
 from tests.factories import blank_png, canvas_png, mnist
-from training.reference import reference_preprocess
+from training.evaluation.reference import reference_preprocess
 
 
 @pytest.mark.parametrize("index", [0, 2, 8])

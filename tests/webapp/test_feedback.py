@@ -11,7 +11,7 @@ from django.urls import reverse
 from tests.factories import canvas_png, data_url, drawing_factory, mnist, user_factory
 from webapp.drawings.models import Drawing, LabelSource
 from webapp.drawings.selectors import drawing_statistics, training_drawings, training_writer_keys
-from webapp.drawings.services import drawing_feedback_token
+from webapp.drawings.services.feedback import drawing_feedback_token
 
 pytestmark = pytest.mark.django_db
 

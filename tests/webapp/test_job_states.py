@@ -17,9 +17,11 @@ from PIL import Image
 from inference import preprocess as preprocess_module
 from tests.factories import digit_canvas_png, drawing_factory
 from webapp.core import heartbeats
-from webapp.drawings import services
 from webapp.drawings.models import Drawing, LabelSource, Status
-from webapp.drawings.services import drawing_label, drawing_predict, drawings_requeue_stale
+from webapp.drawings.services import creation, prediction, requeue
+from webapp.drawings.services.labels import drawing_label
+from webapp.drawings.services.prediction import drawing_predict
+from webapp.drawings.services.requeue import drawings_requeue_stale
 from webapp.drawings.tasks import drawings_predict_task
 from webapp.modelversions import selectors
 from webapp.modelversions.services import model_version_activate
@@ -30,7 +32,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def notifications_off(monkeypatch):
     """The finish notification is Redis pub/sub, which these in-process tests do not need."""
-    monkeypatch.setattr(services, "drawing_finished_notify", lambda **_: None)
+    monkeypatch.setattr(prediction, "drawing_finished_notify", lambda **_: None)
 
 
 def queued_drawing(model_name: str = "numpy") -> Drawing:
@@ -45,13 +47,13 @@ def test_a_queued_job_runs_once_and_records_the_version_it_ran_on(notifications_
     assert done.model_version == selectors.model_version_active("numpy")
     assert done.digit is not None and len(done.probabilities) == 10
     thumbnail = Image.open(io.BytesIO(bytes(done.thumbnail)))
-    assert thumbnail.format == "PNG" and max(thumbnail.size) <= services.THUMBNAIL_SIZE
+    assert thumbnail.format == "PNG" and max(thumbnail.size) <= creation.THUMBNAIL_SIZE
 
 
 def test_a_digit_is_decoded_once_at_submit_and_its_job_runs_on_what_was_made_then(notifications_off, monkeypatch):
     image = digit_canvas_png(0)
-    expected = preprocess_module.preprocess(image, thumbnail_size=services.THUMBNAIL_SIZE)
-    drawing = services.drawing_create(image=image, model_name="numpy")
+    expected = preprocess_module.preprocess(image, thumbnail_size=creation.THUMBNAIL_SIZE)
+    drawing = creation.drawing_create(image=image, model_name="numpy")
     stored = np.frombuffer(bytes(drawing.model_input), dtype=np.float32).reshape(28, 28)
     np.testing.assert_array_equal(stored, expected.pixels)
     assert bytes(drawing.thumbnail) == expected.thumbnail and drawing.preprocess_ms is not None
@@ -59,7 +61,7 @@ def test_a_digit_is_decoded_once_at_submit_and_its_job_runs_on_what_was_made_the
     def decoding(*args, **kwargs):
         raise AssertionError("the job decoded the image again")
 
-    monkeypatch.setattr(services, "preprocess", decoding)
+    monkeypatch.setattr(prediction, "preprocess", decoding)
     monkeypatch.setattr(preprocess_module.pyspng, "load", decoding)
     done = drawing_predict(drawing_id=str(drawing.pk))
     assert done is not None and done.status == Status.DONE
@@ -67,15 +69,15 @@ def test_a_digit_is_decoded_once_at_submit_and_its_job_runs_on_what_was_made_the
 
 
 def test_a_digit_job_does_not_read_the_submitted_image_from_the_database(notifications_off):
-    drawing = services.drawing_create(image=digit_canvas_png(0), model_name="numpy")
-    claimed = services._drawings_claim([str(drawing.pk)])
+    drawing = creation.drawing_create(image=digit_canvas_png(0), model_name="numpy")
+    claimed = prediction._drawings_claim([str(drawing.pk)])
     assert [row.pk for row in claimed] == [drawing.pk] and claimed[0].get_deferred_fields() == {"image"}
     assert bytes(claimed[0].image) == bytes(drawing.image)  # loaded on first use (a number's job)
 
 
 def test_a_drawing_stored_without_model_input_is_preprocessed_by_its_job_to_the_same_answer(notifications_off):
     image = digit_canvas_png(0)
-    submitted = services.drawing_create(image=image, model_name="numpy")
+    submitted = creation.drawing_create(image=image, model_name="numpy")
     older = drawing_factory(digit=None, model_name="numpy", image=image)  # as rows stored before model_input
     assert older.model_input is None
     first, second = drawing_predict(drawing_id=str(submitted.pk)), drawing_predict(drawing_id=str(older.pk))
@@ -115,7 +117,7 @@ def test_a_label_given_while_the_job_runs_survives_the_result(notifications_off,
         drawing_label(drawing=Drawing.objects.get(pk=drawing.pk), label=7, source=LabelSource.STAFF)
         return preprocess_module.preprocess(image, **options)
 
-    monkeypatch.setattr(services, "preprocess", label_mid_job)
+    monkeypatch.setattr(prediction, "preprocess", label_mid_job)
     drawing_predict(drawing_id=str(drawing.pk))
     stored = Drawing.objects.get(pk=drawing.pk)
     assert stored.status == Status.DONE
@@ -133,7 +135,7 @@ def test_requeue_takes_queued_drawings_past_the_cutoff_and_running_ones_past_the
     settings.REQUEUE_AFTER_SECONDS = 30
     settings.TASK_TIME_LIMIT_SECONDS = 60
     sent: list[str] = []
-    monkeypatch.setattr(services, "drawing_enqueue", lambda *, drawing_id: sent.append(drawing_id) or True)
+    monkeypatch.setattr(requeue, "drawing_enqueue", lambda *, drawing_id: sent.append(drawing_id) or True)
     now = timezone.now()
     queued_drawing()  # queued just now: the sweep leaves it
     stale_queued = queued_drawing()
@@ -156,9 +158,9 @@ def test_a_claim_records_its_owner_and_the_sweep_takes_running_jobs_whose_owner_
     redis_server, monkeypatch
 ):
     sent: list[str] = []
-    monkeypatch.setattr(services, "drawing_enqueue", lambda *, drawing_id: sent.append(drawing_id) or True)
+    monkeypatch.setattr(requeue, "drawing_enqueue", lambda *, drawing_id: sent.append(drawing_id) or True)
     drawing = queued_drawing()
-    (claimed,) = services._drawings_claim([str(drawing.pk)])
+    (claimed,) = prediction._drawings_claim([str(drawing.pk)])
     assert claimed.owner == heartbeats.process_key() == Drawing.objects.get(pk=drawing.pk).owner
     alive_owner, dead_owner = f"alive-{uuid.uuid4()}:1", f"dead-{uuid.uuid4()}:1"
     heartbeats.heartbeat_send(kind="process", name=alive_owner, payload={})

@@ -7,7 +7,7 @@ import pytest
 from inference.segment import MAX_PARTS
 from inference.strokes import draw_strokes, to_png_bytes
 from tests.factories import canvas_png, data_url, mnist, number_drawing, number_factory
-from training.number_eval import NUMBER_CANVAS
+from training.evaluation.numbers import NUMBER_CANVAS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,7 +91,7 @@ def test_numbers_are_not_explained(client):
 
 def test_staff_labelled_numbers_train_their_digits_when_the_count_matches(settings):
     from webapp.drawings.selectors import training_drawings, training_writer_keys
-    from webapp.drawings.services import drawing_number_label
+    from webapp.drawings.services.labels import drawing_number_label
 
     drawing_number_label(drawing=number_factory(read="2026", writer="a"), number="2027")
     drawing_number_label(drawing=number_factory(read="202", writer="b"), number="2026")  # a digit was missed

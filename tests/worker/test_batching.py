@@ -11,7 +11,7 @@ from django.db import transaction
 from inference import registry
 from tests.factories import mnist_test_digit
 from webapp.drawings.models import Drawing, Status
-from webapp.drawings.services import drawing_create
+from webapp.drawings.services.creation import drawing_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -26,9 +26,9 @@ from webapp.core.throttles import ReadThrottle, SubmitThrottle
 from webapp.drawings.models import NUMBER_MAX_DIGITS, Kind, Source
 from webapp.drawings.selectors import drawing_get, drawing_result_when_finished
 from webapp.drawings.serializers import DrawingOutputSerializer, LabelField, drawing_result
-from webapp.drawings.services import (
-    drawing_create_and_wait,
-    drawing_explain_request,
+from webapp.drawings.services.creation import drawing_create_and_wait
+from webapp.drawings.services.explanations import drawing_explain_request
+from webapp.drawings.services.feedback import (
     drawing_feedback_record,
     drawing_feedback_token,
     drawing_number_feedback_record,

@@ -13,14 +13,9 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 
 from webapp.drawings.batching import PoolBatches
-from webapp.drawings.services import (
-    ExplanationNotReady,
-    drawing_explain,
-    drawing_fail,
-    drawing_predict,
-    drawings_predict,
-    drawings_requeue_stale,
-)
+from webapp.drawings.services.explanations import ExplanationNotReady, drawing_explain
+from webapp.drawings.services.prediction import drawing_fail, drawing_predict, drawings_predict
+from webapp.drawings.services.requeue import drawings_requeue_stale
 
 logger = logging.getLogger(__name__)
 

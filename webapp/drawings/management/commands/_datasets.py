@@ -20,7 +20,7 @@ from inference.answer import NOT_A_DIGIT
 from inference.images import ink_box, place_strokes
 from inference.preprocess import INK_THRESHOLD, ink_from_image, open_image
 from inference.strokes import CANVAS_SIZE, HEIGHT_FRACTION, render_strokes, to_png_bytes
-from webapp.drawings.services import DrawingImport
+from webapp.drawings.services.imports import DrawingImport
 
 # Widest a digit may be on the canvas when its height is scaled to HEIGHT_FRACTION (a wide "1" stroke).
 MAX_WIDTH_FRACTION = 0.9

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inference import registry
 from webapp.drawings.management.commands._datasets import export_records, folder_records, strokes_records
-from webapp.drawings.services import DrawingImport, drawings_import
+from webapp.drawings.services.imports import DrawingImport, drawings_import
 
 
 class Command(BaseCommand):

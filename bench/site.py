@@ -1,6 +1,6 @@
 """Load test a running Inkwell: concurrent clients submit drawings and long-poll until each is done.
 
-    python -m webapp.bench --url http://127.0.0.1:8000 -n 2000 -c 32 [--model cnn|dense|numpy|all]
+    python -m bench.site --url http://127.0.0.1:8000 -n 2000 -c 32 [--model cnn|dense|numpy|all]
         [--submit-wait 10] [--cpu NAME=PID ...]
 
 Prints completed drawings per second and submit-to-done latency (p50/p95/p99) per model. With

@@ -1,11 +1,11 @@
 """Bench two checkouts of Inkwell one right after the other on the same machine, as README's table does.
 
-    python -m webapp.bench_compare --site old=../wt-base --site new=. --clients 1 32 [--model cnn]
+    python -m bench.compare --site old=../wt-base --site new=. --clients 1 32 [--model cnn]
         [--postgres postgres://postgres@127.0.0.1:5432] [--redis redis://127.0.0.1:6379/8]
         [--rounds 2] [--interleave 4] [--svg docs/bench-clients.svg] [--json var/bench.json]
 
 For each round and each site: start the checkout's own `python -m webapp.run` (README's run command) on
-a free port, wait until it is healthy, warm it up, then run `webapp.bench` for each number of clients and
+a free port, wait until it is healthy, warm it up, then run `bench.site` for each number of clients and
 account the CPU of every process of the site (web, worker, Redis, database, the rest) and of the load
 generator. Without `--postgres` each site uses its embedded default (SQLite in its `var/`, its own
 Redis); with it, each site gets a fresh database of its own on that server and `--redis` as its broker
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from webapp.bench import cpu_seconds, process_children, run
+from bench.site import cpu_seconds, process_children, run
 
 PARTS = {
     "web": ("gunicorn", "uvicorn"),  # the old commit ran gunicorn

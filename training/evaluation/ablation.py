@@ -1,7 +1,7 @@
 """Which augmentations help? Train the same small recipe with each augmentation switched off in turn
 and measure MNIST test, HwD-1000 and unipen-dev accuracy. The recipe is the dense network's.
 
-    python -m training.ablation [--epochs 8] [--seed 1] [--variant "all" --variant "none" ...]
+    python -m training.evaluation.ablation [--epochs 8] [--seed 1] [--variant "all" --variant "none" ...]
 
 Prints a markdown table. Nothing is written to MODEL_DIR.
 """
@@ -16,7 +16,7 @@ import numpy as np
 from training.augment import NONE, Augmentation, augment
 from training.backends import Backend, Decay, backend_class
 from training.data import load_mnist
-from training.evaluate import website_set
+from training.evaluation.accuracy import website_set
 from training.metrics import accuracy
 
 VARIANTS: dict[str, Augmentation] = {

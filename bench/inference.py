@@ -4,7 +4,7 @@ explanation.
 An explanation (saliency map and its PNG, `inference.saliency`) is timed in CPU time of this process
 (`time.process_time`), the budget being 20 ms of worker CPU per explained drawing.
 
-    python -m inference.bench [--repeats N] [--idle-ms 0 5 20]
+    python -m bench.inference [--repeats N] [--idle-ms 0 5 20]
 
 Needs no dataset: the drawing is a hand-written "2" rendered the way the page draws it. Each figure is
 the median over many timed calls after a warm-up. `--idle-ms` times the preprocessing and the cnn with a

@@ -1,6 +1,6 @@
 """Evaluate trained models and print a markdown table (MNIST, HwD-1000, unipen-dev, preprocessing).
 
-    python -m training.evaluate --model all|cnn|dense|numpy [--version V] [--output results.json]
+    python -m training.evaluation.accuracy --model all|cnn|dense|numpy [--version V] [--output results.json]
 
 Website-style sets go through the full path of a drawing (PNG bytes -> preprocessing -> model).
 Rendering and preprocessing them takes minutes, so the 28x28 arrays are cached under
@@ -29,7 +29,7 @@ from PIL import Image
 import inference.images
 import inference.preprocess
 import inference.strokes
-import training.reference
+import training.evaluation.reference
 from inference import registry
 from inference.answer import DIGIT_CLASSES, NOT_A_DIGIT
 from inference.committee import newest_committee
@@ -37,9 +37,9 @@ from inference.preprocess import preprocess
 from inference.strokes import render_strokes, to_png_bytes
 from training import settings
 from training.data import Mnist, load_hwd1000, load_mnist, load_unipen, load_unipen_letters
+from training.evaluation.reference import reference_preprocess
+from training.evaluation.website import UNIPEN_VARIANTS
 from training.metrics import accuracy, confusion_matrix, most_confused, per_class_accuracy
-from training.reference import reference_preprocess
-from training.website import UNIPEN_VARIANTS
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 1000
@@ -58,7 +58,7 @@ PREPROCESSINGS: dict[str, Preprocessing] = {
 # The code each preprocessing depends on: a change to it invalidates the cached arrays.
 PREPROCESSING_SOURCES = {
     "ours": [inference.preprocess.__file__, inference.images.__file__],
-    "reference": [inference.preprocess.__file__, inference.images.__file__, training.reference.__file__],
+    "reference": [inference.preprocess.__file__, inference.images.__file__, training.evaluation.reference.__file__],
 }
 
 
@@ -110,7 +110,7 @@ def _hwd1000_drawings() -> tuple[Iterator[bytes], np.ndarray]:
 
 
 def _unipen_drawings(variant: str, *, letters: bool = False) -> tuple[Iterator[bytes], np.ndarray]:
-    """unipen-dev drawn the way the page draws (one of `training.website.UNIPEN_VARIANTS`); its letters,
+    """unipen-dev drawn the way the page draws (one of `training.evaluation.website.UNIPEN_VARIANTS`); its letters,
     labelled NOT_A_DIGIT, with `letters`."""
     spec = UNIPEN_VARIANTS[variant]
     records = load_unipen_letters() if letters else load_unipen()

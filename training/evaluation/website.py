@@ -1,6 +1,6 @@
 """How unipen-dev's pen strokes are drawn to make website-style test drawings: the page's standard
 size and stroke width, and harder variants (small, thin, thick, off-centre). Never used for base
-training; `training.evaluate` renders and caches them."""
+training; `training.evaluation.accuracy` renders and caches them."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
 """How faithful the saliency maps are: the deletion metric on unipen-dev digits drawn like the page.
 
-    python -m training.explain_eval [--model all] [--count 500] [--fraction 0.1]
+    python -m training.evaluation.explanations [--model all] [--count 500] [--fraction 0.1]
 
 For each digit, the model's answer is explained (`inference.saliency`, the steps the worker uses), then
 the `fraction` most salient ink pixels are removed (set to 0), and, apart, the same number of ink
 pixels chosen at random (`RANDOM_DRAWS` draws, averaged). A faithful map makes the first removal change
 the answer, or drop the probability of the answer, far more than the second. Digits: the first
-`count` of a seeded shuffle of unipen-dev, standard rendering (`training.evaluate.website_set`).
+`count` of a seeded shuffle of unipen-dev, standard rendering (`training.evaluation.accuracy.website_set`).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def deletion_metric(
 
 def unipen_sample(count: int, seed: int = SEED) -> np.ndarray:
     """`count` unipen-dev digits (standard rendering, preprocessed), a seeded random choice."""
-    from training.evaluate import website_set
+    from training.evaluation.accuracy import website_set
 
     drawings = website_set("unipen", "standard", "ours")
     return drawings.x[np.random.default_rng(seed).permutation(len(drawings.x))[:count]]

@@ -1,13 +1,13 @@
 """How well each model says "that is not a digit", and what it costs the digits.
 
-    python -m training.rejection_eval --model all|cnn|dense|numpy --version 4 5 6 [--output F.json]
+    python -m training.evaluation.rejection --model all|cnn|dense|numpy --version 4 5 6 [--output F.json]
         [--update-cards] [--shift 0 0.5 1] [--committee]
 
 For each version: the share of unipen-dev's letters it rejects (those of the fine-tuning split's held-out
 writers, and all of them), of generated negatives it rejects (`training.negatives`, made from MNIST's
 test digits with a seed training never used, by kind), and of unipen-dev's digits it wrongly rejects;
 and its accuracy on MNIST test and unipen-dev standard, a rejected digit counted wrong. Drawings go
-through the page's rendering and preprocessing (`training.evaluate.website_set`, cached).
+through the page's rendering and preprocessing (`training.evaluation.accuracy.website_set`, cached).
 
 A ten-class version has no "not a digit" class; for it the figures are those of the other way to say it,
 a threshold on the confidence, set so that it rejects `THRESHOLD_DIGITS_REJECTED` of unipen-dev's digits.
@@ -33,7 +33,7 @@ from inference.committee import CommitteeModel, newest_committee
 from inference.models import DigitModel
 from training.calibration import finetune_holdout_mask
 from training.data import load_mnist, load_unipen, load_unipen_letters
-from training.evaluate import predict, website_set
+from training.evaluation.accuracy import predict, website_set
 from training.negatives import KINDS, make_negatives
 
 GENERATED_COUNT = 2000

@@ -1,6 +1,6 @@
 """How well whole numbers are read, and what finding their digits costs.
 
-    python -m training.number_eval [--model all] [--version N] [--count 500] [--seed 15] [--cost]
+    python -m training.evaluation.numbers [--model all] [--version N] [--count 500] [--seed 15] [--cost]
 
 Numbers of 2 to 5 digits are composed from unipen-dev (`UNIPEN_DIR`): one writer per number, each digit
 that writer's, all drawn at one height (45-70 % of the 400 px canvas, each digit within 10 % of it, its
@@ -30,8 +30,9 @@ import numpy as np
 from inference import registry
 from inference.answer import NOT_A_DIGIT
 from inference.committee import newest_committee
+from inference.numbers import read_digits
 from inference.preprocess import ink_from_image, open_image, preprocess, preprocess_pixels
-from inference.segment import read_digits, segment_digits
+from inference.segment import segment_digits
 from inference.strokes import STROKE_WIDTH, draw_strokes, render_strokes, to_png_bytes
 from training.data import load_unipen
 

@@ -1,0 +1,1 @@
+"""Measurement of the models: accuracy, "not a digit", numbers, explanations, augmentation ablation."""

@@ -1,0 +1,1 @@
+"""Writes of the drawings app, one module per job (Django-Styleguide services)."""
