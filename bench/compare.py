@@ -1,4 +1,4 @@
-"""Bench two checkouts of Inkwell one right after the other on the same machine, as README's table does.
+"""Bench two checkouts of Inkwell one right after the other on the same machine (docs/performance.md).
 
     python -m bench.compare --site old=../wt-base --site new=. --clients 1 32 [--model cnn]
         [--postgres postgres://postgres@127.0.0.1:5432] [--redis redis://127.0.0.1:6379/8]

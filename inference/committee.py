@@ -4,7 +4,7 @@ of every member's "not a digit" margin says whether it is one.
 Each 11-class version's margin is already calibrated on its own (fine-tuning lowers its "not a digit"
 bias until at most 0.5 % of the held-out writers' digits are rejected); their mean, above 0, is the
 committee's rule. Averaging three models' margins rejects letters that one model alone lets through and
-keeps digits that one model alone would reject (README, "Not a digit"). Ten-class members say nothing,
+keeps digits that one model alone would reject (docs/models.md, "Not a digit"). Ten-class members say nothing,
 and with fewer than two members that can say it, the chosen model's own class decides.
 """
 

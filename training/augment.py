@@ -27,7 +27,7 @@ class Augmentation:
     aspect: float = 0.12
     shear: float = 0.25
     shift: float = 2.0
-    # Elastic distortion is available but off: it cost 0.9 points on unipen standard in the ablation (README).
+    # Elastic distortion is available but off: it cost 0.9 points on unipen standard in the ablation (docs/models.md).
     elastic: float = 0.0
     thickness: float = 0.8
     # Share of zeros, ones and sevens drawn with their convention's extra stroke.

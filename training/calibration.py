@@ -5,7 +5,7 @@
 A version's temperature T divides its logits before the softmax (`inference.models`), which never
 changes the argmax. It is fitted by minimising the negative log-likelihood of held-out logits:
 - fine-tuned versions on the held-out writers of the fine-tuning split (`finetune_holdout`: the 8
-  unipen-dev writers that README "Fine-tuning results" lists, 2,851 drawings, rendered like the page);
+  unipen-dev writers that fine-tuning holds out (docs/models.md), 2,851 drawings, rendered like the page);
 - base versions (no parent) on MNIST test images 0-4,999 (`MNIST_CALIBRATION_SLICE`): base training
   uses all 60,000 training images, so no training image is held out.
 `--update-cards` writes `calibration` (temperature, what it was fitted on, ECE before and after) into
@@ -29,7 +29,7 @@ from inference.models import LOADERS, DigitModel
 from training.data import load_mnist, load_unipen
 
 BINS = 15
-# Held out when the committed v4 versions were fine-tuned (README "Fine-tuning results"): institution/writer.
+# The writers fine-tuning holds out (docs/models.md, "Fine-tuning"): institution/writer.
 HOLDOUT_WRITERS = (
     "gmd/kast",
     "syn/jab-dig9",

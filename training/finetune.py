@@ -42,13 +42,13 @@ class FinetuneConfig:
     # For a model with a "not a digit" class: the share of each epoch that is negatives, as in base training
     # (`training.train.DEFAULT_NEGATIVES`). Generated negatives fill what the labelled ones (letters) leave,
     # so that the fine-tune does not forget scribbles, shapes and several digits. At twice this share
-    # (letters plus as many generated), cnn v5 -> v6 rejected 48 MNIST test digits instead of 22.
+    # (letters plus as many generated), a cnn fine-tune rejects 48 MNIST test digits instead of 22.
     negative_share: float = 0.2
     # A ten-class parent gains the "not a digit" class when staff labelled drawings so (its digits keep
     # their weights); False fine-tunes it on the digits only.
     add_not_a_digit: bool = True
     # The pen of the generated negatives: MNIST's widths, so that a thin stroke is no sign of "not a
-    # digit" (at base training's thinner pens cnn v4 -> v7 read unipen-dev thin at 97.33 %, at these 98.34).
+    # digit" (with base training's thinner pens a cnn fine-tune reads unipen-dev thin at 97.33 %, with these 98.34).
     negative_pen_widths: tuple[float, float] = MNIST_PEN_WIDTHS
     # After training, the "not a digit" class's bias is lowered (never raised) until at most this share of
     # the held-out writers' digits is rejected: the one knob between rejecting letters and losing digits.

@@ -28,7 +28,7 @@ KINDS = ("letter", "shape", "scribble", "digits")
 RENDER_SIDE = 160
 # Pen widths in pixels at RENDER_SIDE (the ink spans 0.8 of it): 0.8-2.5 pixels once fitted into 20x20,
 # thinner than MNIST's (median 2.6), so base-trained models reject some digits drawn with a thin pen
-# (README). In base training at MNIST's widths the cnn rejected more MNIST test digits (98.72 % right
+# (docs/models.md). In base training at MNIST's widths the cnn rejected more MNIST test digits (98.72 % right
 # against 99.30 %), so base training keeps these; fine-tuning draws at MNIST_PEN_WIDTHS.
 PEN_WIDTHS = (5.0, 16.0)
 MNIST_PEN_WIDTHS = (9.0, 22.0)

@@ -1,7 +1,7 @@
 """Per-client rate limits counted in Redis with one INCR per request.
 
 DRF's stock throttles keep a list of every recent request's timestamp in the cache and pickle it on
-each request: at thousands of requests a minute that cost a fifth of the web process's CPU (py-spy).
+each request: at thousands of requests a minute that costs a fifth of the web process's CPU (py-spy).
 A fixed-window counter gives the same protection for one round trip.
 """
 

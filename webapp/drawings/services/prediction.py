@@ -264,7 +264,7 @@ def _job_results_update_sql() -> str:
 def _job_results_store(drawings: Sequence[Drawing]) -> None:
     """Store the jobs' own fields (a label given while a job ran survives) with one prepared UPDATE run
     for every drawing: what `save(update_fields=...)` writes, without building the statement per drawing
-    (that was a fifth of a worker's CPU per drawing, py-spy)."""
+    (building it per drawing costs a fifth of a worker's CPU, py-spy)."""
     fields = _job_result_fields()
     pk = Drawing._meta.pk
     assert pk is not None
