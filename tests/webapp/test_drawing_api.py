@@ -139,13 +139,23 @@ def test_explain_at_submit_answers_with_a_saliency_map(client, celery_worker_pro
     assert result["saliency"].startswith("data:image/png;base64,")
 
 
+def explained_result(client, drawing_id: str, seconds: float = 60.0) -> dict:
+    """The drawing once its saliency map is there, long-polling as the page does (an explain job waits
+    behind the answers queued before it, so one poll of ?wait=10 is not always enough on a loaded machine)."""
+    deadline = time.monotonic() + seconds
+    result = client.get(f"/api/drawings/{drawing_id}/?wait=10").json()
+    while result["saliency"] is None and result["explain"] and time.monotonic() < deadline:
+        result = client.get(f"/api/drawings/{drawing_id}/?wait=10").json()
+    return result
+
+
 def test_explain_after_the_answer_adds_a_saliency_map_to_the_same_drawing(client, celery_worker_process):
     created = submit(client, index=3)
     answered = client.get(f"/api/drawings/{created['id']}/?wait=10").json()
     assert answered["status"] == "done" and answered["saliency"] is None and answered["explain"] is False
     response = client.post(f"/api/drawings/{created['id']}/explain/", content_type="application/json")
     assert response.status_code == 202
-    explained = client.get(f"/api/drawings/{created['id']}/?wait=10").json()
+    explained = explained_result(client, created["id"])
     assert explained["saliency"].startswith("data:image/png;base64,")
     assert {k: explained[k] for k in ("digit", "probabilities", "processed_image")} == {
         k: answered[k] for k in ("digit", "probabilities", "processed_image")
