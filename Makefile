@@ -5,7 +5,7 @@ ARGS ?=
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install browser
+.PHONY: run test install browser docs screenshots
 
 # Runtime packages (requirements.txt, all the image installs) plus tests and tools (requirements-dev.txt).
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -25,3 +25,11 @@ run: install
 
 test: install browser
 	$(BIN)/python -m pytest $(ARGS)
+
+# The documentation site, built into site/ (`.venv/bin/mkdocs serve` shows it while you edit).
+docs: install
+	$(BIN)/python -m mkdocs build --strict
+
+# The screenshots in docs/img/, taken from a running site (`make run`; see docs/screenshots.py).
+screenshots: install browser
+	$(BIN)/python -m docs.screenshots
