@@ -1,6 +1,6 @@
 """Calibrated confidence: expected calibration error, temperature scaling, reliability diagrams.
 
-    python -m training.calibration --model all [--version V] [--update-cards] [--svg-dir docs]
+    python -m training.calibration --model all [--version V] [--update-cards] [--svg-dir docs/img]
 
 A version's temperature T divides its logits before the softmax (`inference.models`), which never
 changes the argmax. It is fitted by minimising the negative log-likelihood of held-out logits:

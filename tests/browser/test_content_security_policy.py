@@ -70,6 +70,7 @@ def test_admin_pages_render_under_the_policy(staff_page: Page):
         reverse("admin:drawings_drawing_changelist"),
         reverse("admin:drawings_drawing_change", args=[drawing.pk]),
         reverse("admin:drawings_drawing_review", args=[drawing.pk]),
+        reverse("admin:drawings_drawing_review_grid"),
         reverse("admin:drawings_drawing_statistics"),
         reverse("admin:modelversions_modelversion_changelist"),
     ]

@@ -6,6 +6,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
@@ -150,6 +151,7 @@ def test_label_shortcut_labels_as_staff_and_moves_to_the_next_drawing(staff_clie
     first.refresh_from_db()
     assert (first.label, first.label_source) == (9, LabelSource.STAFF)
     assert first.labelled_at is not None
+    assert history(first) == ["Labelled 9 on the review page."]
     # The last unlabelled one: after it come the labelled ones, still in queue order.
     response = staff_client.post(reverse("admin:drawings_drawing_label", args=[second.pk]), {"label": "4"})
     assert response["Location"] == reverse("admin:drawings_drawing_review", args=[first.pk])
@@ -175,6 +177,12 @@ def test_review_page_links_skip_to_the_next_drawing_and_the_last_one_returns_to_
     assert response["Location"] == CHANGELIST
 
 
+def history(drawing: Drawing) -> list[str]:
+    """The admin history of a drawing, under the staff user who changed it."""
+    entries = LogEntry.objects.filter(object_id=str(drawing.pk), user__username="staff").order_by("action_time")
+    return [entry.change_message for entry in entries]
+
+
 def run_action(client, action: str, drawings: list[Drawing], **fields: str):
     data = {"action": action, "_selected_action": [str(d.pk) for d in drawings], "index": "0", **fields}
     return client.post(CHANGELIST, data, follow=True)
@@ -188,8 +196,9 @@ def test_set_label_action_labels_the_selected_drawings_as_staff(staff_client):
     for drawing in chosen:
         drawing.refresh_from_db()
         assert (drawing.label, drawing.label_source) == (6, LabelSource.STAFF)
+        assert history(drawing) == ["Labelled 6 with the drawing list's action."]
     untouched.refresh_from_db()
-    assert untouched.label is None
+    assert untouched.label is None and history(untouched) == []
     response = run_action(staff_client, "label_set", [untouched])
     assert "Choose a label" in response.content.decode()
     untouched.refresh_from_db()
@@ -205,6 +214,8 @@ def test_confirm_prediction_action_copies_the_digit_into_the_label(staff_client)
     queued.refresh_from_db()
     assert (answered.label, answered.label_source) == (2, LabelSource.STAFF)
     assert queued.label is None
+    assert history(answered) == ["Labelled with the model's answer (the drawing list's action)."]
+    assert history(queued) == []
 
 
 def test_exclude_and_include_actions_toggle_training_use(staff_client):

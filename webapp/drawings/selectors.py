@@ -13,16 +13,17 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, Count, F, FloatField, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Avg, Case, CharField, Count, F, FloatField, IntegerField, Q, QuerySet, Value, When, Window
+from django.db.models.functions import Coalesce, RowNumber, TruncDate
 from PIL import Image
 
 from inference.answer import NOT_A_DIGIT
 from inference.errors import InferenceError
 from inference.images import data_url_payload
 from inference.preprocess import preprocess
+from inference.review_order import CANDIDATES_PER_PAGE_SLOT, review_order
 from webapp.drawings.errors import DrawingNotFound
-from webapp.drawings.models import USER_LABEL_SOURCE, Drawing, Kind, Status
+from webapp.drawings.models import USER_LABEL_SOURCE, Drawing, Kind, ShadowAnswer, Status
 from webapp.drawings.notifications import finish_listener
 from webapp.drawings.serializers import drawing_result
 
@@ -91,9 +92,15 @@ def confidence_outcomes(*, model_name: str, model_version: int | None) -> tuple[
 # Review, statistics and export.
 
 REVIEW_LOW_CONFIDENCE_DEFAULT = 0.8
-# Confidence is a probability (<= 1): drawings without one sort after every drawing with one.
-_NO_CONFIDENCE = 2.0
-REVIEW_QUEUE_ORDERING = ("review_labelled", "review_confidence", "created_at", "id")
+# The review order's key, ascending: minus the label value (inference.review_order, in [0, 2]); a drawing
+# answered before label values were kept falls back to minus (1 - confidence), one without either is last.
+_NO_REVIEW_RANK = 1.0
+REVIEW_RANK = Coalesce(
+    -F("label_value"), F("confidence") - Value(1.0), Value(_NO_REVIEW_RANK), output_field=FloatField()
+)
+REVIEW_QUEUE_ORDERING = ("review_labelled", "review_rank", "created_at", "id")
+# Who drew it, for spreading a page over writers: an imported data set's writer, else the browser's id.
+WRITER = Case(When(writer="", then=F("client_id")), default=F("writer"), output_field=CharField())
 
 
 def review_low_confidence() -> float:
@@ -102,17 +109,18 @@ def review_low_confidence() -> float:
 
 
 def review_queue_annotate(queryset: QuerySet[Drawing]) -> QuerySet[Drawing]:
-    """Add the keys the review queue sorts on: labelled (a digit, or a number's string) or not, then
-    confidence (missing last)."""
+    """Add the keys the review queue sorts on: labelled (a digit, or a number's string) or not, then the
+    review rank (the most valuable label first)."""
     unlabelled = Q(label__isnull=True, number_label="")
     return queryset.annotate(
         review_labelled=Case(When(unlabelled, then=Value(0)), default=Value(1), output_field=IntegerField()),
-        review_confidence=Coalesce("confidence", Value(_NO_CONFIDENCE), output_field=FloatField()),
+        review_rank=REVIEW_RANK,
     )
 
 
 def review_queue(*, queryset: QuerySet[Drawing] | None = None) -> QuerySet[Drawing]:
-    """Drawings in the order most useful to review: unlabelled first, then lowest confidence first."""
+    """Drawings in the order most useful to review: unlabelled first, then the ones whose label would
+    teach the models most (the committee's disagreement and margin)."""
     queryset = Drawing.objects.all() if queryset is None else queryset
     return review_queue_annotate(queryset).order_by(*REVIEW_QUEUE_ORDERING)
 
@@ -120,11 +128,11 @@ def review_queue(*, queryset: QuerySet[Drawing] | None = None) -> QuerySet[Drawi
 def review_queue_next(*, drawing: Drawing, queryset: QuerySet[Drawing] | None = None) -> Drawing | None:
     """The drawing after `drawing` in the review queue, by where `drawing` stands now (so call this
     before labelling it); past the end, the first unlabelled drawing left, else None."""
-    labelled, confidence, created_at, drawing_id = review_queue_position(drawing=drawing)
+    labelled, rank, created_at, drawing_id = review_queue_position(drawing=drawing)
     after = Q(id__gt=drawing_id)
     for field, value in (
         ("created_at", created_at),
-        ("review_confidence", confidence),
+        ("review_rank", rank),
         ("review_labelled", labelled),
     ):
         after = Q(**{f"{field}__gt": value}) | (Q(**{field: value}) & after)
@@ -133,11 +141,79 @@ def review_queue_next(*, drawing: Drawing, queryset: QuerySet[Drawing] | None = 
     return queue.filter(after).first() or queue.filter(label__isnull=True, number_label="").first()
 
 
+def review_rank(drawing: Drawing) -> float:
+    """`REVIEW_RANK` of one drawing, computed in Python."""
+    if drawing.label_value is not None:
+        return -drawing.label_value
+    return _NO_REVIEW_RANK if drawing.confidence is None else drawing.confidence - 1.0
+
+
 def review_queue_position(*, drawing: Drawing) -> tuple[int, float, Any, uuid.UUID]:
     """A drawing's sort key in the review queue."""
-    confidence = _NO_CONFIDENCE if drawing.confidence is None else drawing.confidence
     labelled = drawing.label is not None or bool(drawing.number_label)
-    return (1 if labelled else 0, confidence, drawing.created_at, drawing.pk)
+    return (1 if labelled else 0, review_rank(drawing), drawing.created_at, drawing.pk)
+
+
+REVIEW_GRID_SIZE_DEFAULT = 48
+
+
+def review_grid_size() -> int:
+    """How many drawings one page of the grid review shows (`REVIEW_GRID_SIZE`)."""
+    return int(getattr(settings, "REVIEW_GRID_SIZE", REVIEW_GRID_SIZE_DEFAULT))
+
+
+def review_grid(*, size: int | None = None) -> list[Drawing]:
+    """One page of the grid review: finished, unlabelled digit drawings in `inference.review_order`'s
+    order (the most valuable labels first, the answers and, within each, the writers taking turns), so
+    that a page shows what teaches the models most instead of `size` copies of one scribble.
+
+    SQL keeps each answer's `size * CANDIDATES_PER_PAGE_SLOT` most valuable drawings (the candidates the
+    order considers); the order itself runs in Python on their ids, ranks, answers and writers."""
+    size = review_grid_size() if size is None else size
+    candidates = (
+        Drawing.objects.filter(ANSWERED, kind=Kind.DIGIT, status=Status.DONE, label__isnull=True)
+        .annotate(
+            rank=REVIEW_RANK,
+            answer=ANSWER_CLASS,
+            drawn_by=WRITER,
+            answer_rank=Window(
+                RowNumber(),
+                partition_by=[ANSWER_CLASS],
+                order_by=[REVIEW_RANK.asc(), F("created_at").asc(), F("id").asc()],
+            ),
+        )
+        .filter(answer_rank__lte=size * CANDIDATES_PER_PAGE_SLOT)
+        .order_by("rank", "created_at", "id")
+        .values_list("id", "rank", "answer", "drawn_by")
+    )
+    rows = list(candidates)
+    if not rows:
+        return []
+    order = review_order(
+        np.array([-rank for _, rank, _, _ in rows]),
+        np.array([answer for _, _, answer, _ in rows]),
+        [drawn_by for _, _, _, drawn_by in rows],
+        page=size,
+    )
+    ids = [rows[index][0] for index in order]
+    drawings = Drawing.objects.defer("image", "strokes", "thumbnail", "saliency", "digits").in_bulk(ids)
+    return [drawings[pk] for pk in ids]
+
+
+def suspected_label_count() -> int:
+    """How many trusted labels are suspected wrong and wait for a reviewer."""
+    return Drawing.objects.filter(suspected_label__isnull=False, label__isnull=False).count()
+
+
+def suspected_labels(*, size: int | None = None) -> list[Drawing]:
+    """One page of trusted labels that confident learning finds likely wrong
+    (`services.label_issues`), in the order they were labelled, for a reviewer to confirm or correct."""
+    size = review_grid_size() if size is None else size
+    return list(
+        Drawing.objects.filter(suspected_label__isnull=False, label__isnull=False)
+        .defer("image", "strokes", "thumbnail", "saliency", "digits")
+        .order_by("labelled_at", "created_at", "id")[:size]
+    )
 
 
 @dataclass(frozen=True)
@@ -219,17 +295,26 @@ def user_labels_trusted() -> bool:
 
 def training_labelled(queryset: QuerySet[Drawing] | None = None) -> QuerySet[Drawing]:
     """Drawings not excluded from training that have a label training believes, as `training_label`:
-    the trusted label, else (only when FINETUNE_TRUST_USER_LABELS is on) the drawer's answer."""
+    the trusted label, else (only when FINETUNE_TRUST_USER_LABELS is on) the drawer's answer; without the
+    labels suspected wrong, unless FINETUNE_SKIP_SUSPECTED_LABELS is off."""
     queryset = Drawing.objects.all() if queryset is None else queryset
     if user_labels_trusted():
         training_label: Any = Coalesce("label", "user_label")
     else:
         training_label = F("label")
+    if suspected_labels_skipped():
+        queryset = queryset.filter(suspected_label__isnull=True)
     return (
         queryset.filter(kind=Kind.DIGIT, excluded_from_training=False)
         .annotate(training_label=training_label)
         .filter(training_label__isnull=False)
     )
+
+
+def suspected_labels_skipped() -> bool:
+    """Whether fine-tuning leaves out the labels confident learning suspects until a reviewer confirms
+    them (FINETUNE_SKIP_SUSPECTED_LABELS)."""
+    return bool(getattr(settings, "FINETUNE_SKIP_SUSPECTED_LABELS", True))
 
 
 def drawings_for_export(
@@ -327,3 +412,53 @@ def training_number_digits() -> Iterator[LabelledDrawing]:
             image = Image.open(io.BytesIO(base64.b64decode(data_url_payload(part["processed_image"]))))
             pixels = np.asarray(image, dtype=np.float32) / 255.0
             yield LabelledDrawing(writer_key=writer_key(drawing), label=int(label), pixels=pixels)
+
+
+@dataclass(frozen=True)
+class ShadowSummary:
+    """A shadow version over the drawings it answered, beside the serving answers to the same drawings."""
+
+    drawings: int
+    agreement: float
+    not_a_digit_share: float
+    serving_not_a_digit_share: float
+    mean_inference_ms: float
+    labelled: int
+    accuracy: float | None
+    serving_accuracy: float | None
+
+
+def shadow_summary(*, model_name: str, version: int) -> ShadowSummary | None:
+    """The shadow's figures (None before it answered anything): agreement, labelled accuracy of both,
+    the "not a digit" share of both and its model time."""
+    answers = ShadowAnswer.objects.filter(model_name=model_name, model_version=version)
+    totals = answers.aggregate(
+        drawings=Count("id"),
+        agreeing=Count("id", filter=Q(agrees=True)),
+        refused=Count("id", filter=Q(not_a_digit=True)),
+        serving_refused=Count("id", filter=Q(drawing__not_a_digit=True)),
+        mean_ms=Avg("inference_ms"),
+        labelled=Count("id", filter=Q(drawing__label__isnull=False)),
+        right=Count(
+            "id",
+            filter=Q(drawing__label=NOT_A_DIGIT, not_a_digit=True) | Q(digit=F("drawing__label"), not_a_digit=False),
+        ),
+        serving_right=Count(
+            "id",
+            filter=Q(drawing__label=NOT_A_DIGIT, drawing__not_a_digit=True)
+            | Q(drawing__digit=F("drawing__label"), drawing__not_a_digit=False),
+        ),
+    )
+    drawings, labelled = totals["drawings"], totals["labelled"]
+    if not drawings:
+        return None
+    return ShadowSummary(
+        drawings=drawings,
+        agreement=totals["agreeing"] / drawings,
+        not_a_digit_share=totals["refused"] / drawings,
+        serving_not_a_digit_share=totals["serving_refused"] / drawings,
+        mean_inference_ms=totals["mean_ms"],
+        labelled=labelled,
+        accuracy=totals["right"] / labelled if labelled else None,
+        serving_accuracy=totals["serving_right"] / labelled if labelled else None,
+    )

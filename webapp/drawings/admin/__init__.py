@@ -1,4 +1,5 @@
-"""Staff review of collected drawings: list, review queue, one-key labelling, bulk actions, statistics.
+"""Staff review of collected drawings: list, review queue, one-key labelling, grid review, bulk actions,
+statistics.
 
 Thin like the API views: reads come from selectors, writes go through services.
 """

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -36,31 +39,45 @@ class DrawingActionForm(ActionForm):
 class DrawingActionsMixin(admin.ModelAdmin):
     """The bulk actions; each needs "Can change drawing"."""
 
+    def _labels_log(self, request: HttpRequest, drawing_ids: list[uuid.UUID], message: str) -> None:
+        """One admin history entry per drawing labelled, under the reviewer (in one INSERT)."""
+        assert request.user.pk is not None, "admin actions run for signed-in staff only"
+        drawings = Drawing.objects.filter(pk__in=drawing_ids).only("pk", "model_name", "status")
+        LogEntry.objects.log_actions(
+            user_id=request.user.pk, queryset=list(drawings), action_flag=CHANGE, change_message=message
+        )
+
     @admin.action(description="Set the label chosen beside the action", permissions=["change"])
     def label_set(self, request: HttpRequest, queryset: QuerySet[Drawing]) -> None:
         label = _action_value(request, "label")
         if label not in LABEL_VALUES:
             self.message_user(request, "Choose a label (0-9, or not a digit) beside the action.", messages.ERROR)
             return
-        count = drawings_label_bulk(drawings=queryset, label=int(label), source=LabelSource.STAFF)
-        self.message_user(request, f"Labelled {count} drawings as {LABELS[int(label)]}.", messages.SUCCESS)
+        labelled = drawings_label_bulk(drawings=queryset, label=int(label), source=LabelSource.STAFF)
+        self._labels_log(request, labelled, f"Labelled {LABELS[int(label)]} with the drawing list's action.")
+        self.message_user(request, f"Labelled {len(labelled)} drawings as {LABELS[int(label)]}.", messages.SUCCESS)
 
     @admin.action(description="Mark as not a digit (a negative for fine-tuning)", permissions=["change"])
     def not_a_digit_mark(self, request: HttpRequest, queryset: QuerySet[Drawing]) -> None:
-        count = drawings_label_bulk(drawings=queryset, label=NOT_A_DIGIT, source=LabelSource.STAFF)
-        self.message_user(request, f"Marked {count} drawings as not a digit.", messages.SUCCESS)
+        labelled = drawings_label_bulk(drawings=queryset, label=NOT_A_DIGIT, source=LabelSource.STAFF)
+        self._labels_log(request, labelled, "Labelled not a digit with the drawing list's action.")
+        self.message_user(request, f"Marked {len(labelled)} drawings as not a digit.", messages.SUCCESS)
 
     @admin.action(description="Confirm the prediction as the label", permissions=["change"])
     def prediction_confirm(self, request: HttpRequest, queryset: QuerySet[Drawing]) -> None:
         selected = queryset.count()
-        count = drawings_prediction_confirm(drawings=queryset, source=LabelSource.STAFF)
+        labelled = drawings_prediction_confirm(drawings=queryset, source=LabelSource.STAFF)
+        self._labels_log(request, labelled, "Labelled with the model's answer (the drawing list's action).")
+        count = len(labelled)
         skipped = f" ({selected - count} without a prediction left as they were)" if selected > count else ""
         self.message_user(request, f"Labelled {count} drawings with their prediction{skipped}.", messages.SUCCESS)
 
     @admin.action(description="Accept what the drawer said as the label", permissions=["change"])
     def user_label_accept(self, request: HttpRequest, queryset: QuerySet[Drawing]) -> None:
         selected = queryset.count()
-        count = drawings_user_label_accept(drawings=queryset, source=LabelSource.STAFF)
+        labelled = drawings_user_label_accept(drawings=queryset, source=LabelSource.STAFF)
+        self._labels_log(request, labelled, "Labelled with the drawer's answer (the drawing list's action).")
+        count = len(labelled)
         skipped = f" ({selected - count} without the drawer's answer left as they were)" if selected > count else ""
         self.message_user(request, f"Labelled {count} drawings with the drawer's answer{skipped}.", messages.SUCCESS)
 

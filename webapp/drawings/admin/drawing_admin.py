@@ -13,7 +13,14 @@ from django.utils.html import format_html, format_html_join
 
 from webapp.core.admin_actions import ActionPermissionsMixin
 from webapp.drawings.admin.actions import LABELS, DrawingActionForm, DrawingActionsMixin
-from webapp.drawings.admin.filters import DisagreementFilter, LabelledFilter, LowConfidenceFilter, ReviewOrderFilter
+from webapp.drawings.admin.filters import (
+    DisagreementFilter,
+    LabelledFilter,
+    LowConfidenceFilter,
+    ReviewOrderFilter,
+    SuspectedLabelFilter,
+)
+from webapp.drawings.admin.grid import DrawingGridReviewMixin
 from webapp.drawings.admin.images import (
     THUMBNAIL_SIZE,
     drawing_image_url,
@@ -26,11 +33,14 @@ from webapp.drawings.models import Drawing, Kind
 from webapp.drawings.selectors import (
     REVIEW_QUEUE_ORDERING,
     review_queue_annotate,
+    suspected_label_count,
 )
 
 
 @admin.register(Drawing)
-class DrawingAdmin(ActionPermissionsMixin, DrawingActionsMixin, DrawingViewsMixin, admin.ModelAdmin):
+class DrawingAdmin(
+    ActionPermissionsMixin, DrawingActionsMixin, DrawingViewsMixin, DrawingGridReviewMixin, admin.ModelAdmin
+):
     action_form = DrawingActionForm
     actions = (
         "label_set",
@@ -68,6 +78,7 @@ class DrawingAdmin(ActionPermissionsMixin, DrawingActionsMixin, DrawingViewsMixi
         LabelledFilter,
         "user_label",
         DisagreementFilter,
+        SuspectedLabelFilter,
         LowConfidenceFilter,
         "excluded_from_training",
         "source",
@@ -109,6 +120,8 @@ class DrawingAdmin(ActionPermissionsMixin, DrawingActionsMixin, DrawingViewsMixi
                     "user_number_label",
                     "user_labelled_at",
                     "excluded_from_training",
+                    "suspected_label",
+                    "label_confirmed_at",
                 )
             },
         ),
@@ -157,6 +170,11 @@ class DrawingAdmin(ActionPermissionsMixin, DrawingActionsMixin, DrawingViewsMixi
         queryset = review_queue_annotate(self.model._default_manager.get_queryset().defer("image", "strokes"))
         ordering = self.get_ordering(request)
         return queryset.order_by(*ordering) if ordering else queryset
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """The list, with how many labels are suspected wrong beside the review links."""
+        context = {"suspected_labels": suspected_label_count(), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=context)
 
     def get_ordering(self, request: HttpRequest) -> Any:
         if request.GET.get(ReviewOrderFilter.parameter_name) == "queue":
@@ -231,7 +249,11 @@ class DrawingAdmin(ActionPermissionsMixin, DrawingActionsMixin, DrawingViewsMixi
     def label_shown(self, obj: Drawing) -> str:
         if obj.kind == Kind.NUMBER:
             return obj.number_label or "—"
-        return "—" if obj.label is None else LABELS[obj.label]
+        if obj.label is None:
+            return "—"
+        if obj.suspected_label is not None:  # confident learning thinks the label is wrong
+            return f"{LABELS[obj.label]} (likely {LABELS[obj.suspected_label]})"
+        return LABELS[obj.label]
 
     @admin.display(description="user label")
     def user_label_shown(self, obj: Drawing) -> str:

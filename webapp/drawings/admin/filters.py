@@ -1,4 +1,5 @@
-"""The drawing list's filters: labelled, label against prediction, low confidence, review order."""
+"""The drawing list's filters: labelled, label against prediction, low confidence, review order, labels
+likely wrong."""
 
 from __future__ import annotations
 
@@ -66,7 +67,24 @@ class ReviewOrderFilter(admin.SimpleListFilter):
     parameter_name = "order"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("queue", "Review queue (unlabelled, least confident first)")]
+        return [("queue", "Review queue (unlabelled, most to learn from first)")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Drawing]) -> QuerySet[Drawing]:
+        return queryset
+
+
+class SuspectedLabelFilter(admin.SimpleListFilter):
+    """Trusted labels that confident learning finds likely wrong (services.label_issues)."""
+
+    title = "label check"
+    parameter_name = "suspected"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Likely mislabelled"), ("confirmed", "Confirmed by a reviewer")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Drawing]) -> QuerySet[Drawing]:
+        if self.value() == "yes":
+            return queryset.filter(suspected_label__isnull=False)
+        if self.value() == "confirmed":
+            return queryset.filter(label_confirmed_at__isnull=False)
         return queryset

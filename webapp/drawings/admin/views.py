@@ -94,6 +94,7 @@ class DrawingViewsMixin(admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:drawings_drawing_review", args=[pk]))
         following = review_queue_next(drawing=drawing)
         drawing_label(drawing=drawing, label=int(label), source=LabelSource.STAFF)
+        self.log_change(request, drawing, f"Labelled {LABELS[int(label)]} on the review page.")
         self.message_user(request, f"Drawing {str(pk)[:8]} labelled {LABELS[int(label)]}.", messages.SUCCESS)
         if following is None:
             self.message_user(request, "That was the last drawing in the review queue.", messages.INFO)
@@ -105,6 +106,7 @@ class DrawingViewsMixin(admin.ModelAdmin):
         following = review_queue_next(drawing=drawing)
         try:
             drawing_number_label(drawing=drawing, number=request.POST.get("number", "").strip())
+            self.log_change(request, drawing, f"Labelled the number {drawing.number_label} on the review page.")
         except ValueError:
             message = f"A number label is 1 to {NUMBER_MAX_DIGITS} digits."
             self.message_user(request, message, messages.ERROR)
