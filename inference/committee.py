@@ -68,11 +68,17 @@ class CommitteeModel:
         return {model.name: model.version for model in sorted(self.voters, key=lambda model: model.name)}
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
+        return self.predict_with_members(batch)[0]
+
+    def predict_with_members(self, batch: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The answers, and the rows every member gave on its own (the chosen model's first): what
+        `inference.review_order.label_values` reads, at no extra cost."""
         rows = self.chosen.predict(batch)
         if not self.voters:
-            return rows
-        margins = [_finite_margins(rows), *(_finite_margins(model.predict(batch)) for model in self.voters[1:])]
-        return with_margins(rows, np.mean(margins, axis=0))
+            return rows, [rows]
+        members = [rows, *(model.predict(batch) for model in self.voters[1:])]
+        margins = [_finite_margins(member) for member in members]
+        return with_margins(rows, np.mean(margins, axis=0)), members
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         return self.chosen.logits(batch)

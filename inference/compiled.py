@@ -8,14 +8,34 @@ rounding. Explanations (input gradients) still run in TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _converter_notices_hidden() -> Iterator[None]:
+    """The converter's C++ code writes its notices to file descriptor 2 whatever TF_CPP_MIN_LOG_LEVEL
+    says; with that setting at 1 or more they go to /dev/null. Its failures still raise."""
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in ("", "0"):
+        yield
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class CompiledPredict:
@@ -25,7 +45,9 @@ class CompiledPredict:
     def __init__(self, concrete_function: Any, threads: int | None) -> None:
         import tensorflow as tf
 
-        flatbuffer = tf.lite.TFLiteConverter.from_concrete_functions([concrete_function]).convert()
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete_function])
+        with _converter_notices_hidden():
+            flatbuffer = converter.convert()
         with warnings.catch_warnings():  # tf.lite's interpreter warns that it moves to ai_edge_litert
             warnings.simplefilter("ignore")
             self._interpreter = tf.lite.Interpreter(model_content=flatbuffer, num_threads=threads)
