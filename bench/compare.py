@@ -2,7 +2,8 @@
 
     python -m bench.compare --site old=../wt-base --site new=. --clients 1 32 [--model cnn]
         [--postgres postgres://postgres@127.0.0.1:5432] [--redis redis://127.0.0.1:6379/8]
-        [--rounds 2] [--interleave 4] [--svg docs/bench-clients.svg] [--json var/bench.json]
+        [--rounds 2] [--interleave 4] [--svg docs/img/bench-clients.svg] [--json var/bench.json]
+    python -m bench.compare --site plain=. --site shadow=. --shadow shadow=cnn:7 --clients 1 --rounds 3 ...
 
 For each round and each site: start the checkout's own `python -m webapp.run` (README's run command) on
 a free port, wait until it is healthy, warm it up, then run `bench.site` for each number of clients and
@@ -11,6 +12,8 @@ generator. Without `--postgres` each site uses its embedded default (SQLite in i
 Redis); with it, each site gets a fresh database of its own on that server and `--redis` as its broker
 (a different database number per site). Throttles are lifted: every client shares one address. With
 `--interleave N` every site runs at once and they take turns, N slices per number of clients.
+`--shadow NAME=MODEL:VERSION` runs that version in the shadow on the site NAME (`manage.py shadow_model`
+before the warm-up, `--stop` when the site stops): the same checkout benched with and without a shadow.
 """
 
 from __future__ import annotations
@@ -120,6 +123,14 @@ class Site:
     log: Any
     parts: dict[str, int] = field(default_factory=dict)
     external: dict[str, int] = field(default_factory=dict)
+    manage: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    shadow: str = ""
+
+
+def _manage(site: Site, *arguments: str) -> None:
+    """Run one of the site's management commands against its database."""
+    subprocess.run([*site.manage, *arguments], env=site.env, check=True, capture_output=True)
 
 
 def site_start(name: str, checkout: Path, args: argparse.Namespace, redis_db: int) -> Site:
@@ -148,9 +159,12 @@ def site_start(name: str, checkout: Path, args: argparse.Namespace, redis_db: in
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    site = Site(name, url, process, log, external=external)
+    manage = [str(python if python.exists() else sys.executable), str(checkout / "manage.py")]
+    site = Site(name, url, process, log, external=external, manage=manage, env=env, shadow=args.shadows.get(name, ""))
     try:
         _wait_healthy(url, process)
+        if site.shadow:
+            _manage(site, "shadow_model", *site.shadow.split(":"))
         run(url, args.model, 40, 4, args.submit_wait)  # warm-up: model calls traced, connections open
         site.parts = _part_roots(process.pid)
     except BaseException:
@@ -160,6 +174,8 @@ def site_start(name: str, checkout: Path, args: argparse.Namespace, redis_db: in
 
 
 def site_stop(site: Site) -> None:
+    if site.shadow:
+        _manage(site, "shadow_model", site.shadow.split(":")[0], "--stop")
     os.killpg(site.process.pid, signal.SIGTERM)
     try:
         site.process.wait(timeout=30)
@@ -312,10 +328,18 @@ def main() -> None:
         metavar="SLICES",
         help="run the sites at once and take turns in this many slices per number of clients (each round)",
     )
+    parser.add_argument(
+        "--shadow",
+        action="append",
+        default=[],
+        metavar="NAME=MODEL:VERSION",
+        help="run a version in the shadow on a site",
+    )
     parser.add_argument("--svg", help="write the throughput and p95 plot here")
     parser.add_argument("--json", help="write every row here")
     parser.add_argument("--log-dir", default="/tmp")
     args = parser.parse_args()
+    args.shadows = dict(item.split("=", 1) for item in args.shadow)
     sites = [(name, Path(path).resolve()) for name, path in (item.split("=", 1) for item in args.site)]
     print("| site | clients | drawings | errors | drawings/s | p50 ms | p95 ms | CPU ms per drawing |")
     print("|---|---|---|---|---|---|---|---|")

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from training.data import Mnist, load_mnist
+from training.data import Mnist, load_hwd1000, load_mnist
 
 
 @lru_cache(maxsize=1)
@@ -165,6 +165,16 @@ def drawing_factory(
     return drawing
 
 
+def not_a_digit_factory(*, confidence: float = 0.9, **fields: Any):
+    """A finished drawing whose model answered "not a digit" at `confidence`."""
+    from webapp.drawings.models import Drawing
+
+    drawing = drawing_factory(digit=3, confidence=confidence, **fields)
+    Drawing.objects.filter(pk=drawing.pk).update(digit=None, not_a_digit=True, not_a_digit_probability=confidence)
+    drawing.refresh_from_db()
+    return drawing
+
+
 def user_factory(
     *, username: str = "reviewer", staff: bool = True, superuser: bool = False, perms: tuple[str, ...] = ()
 ):
@@ -220,3 +230,36 @@ def number_factory(*, read: str, **fields):
         digits=digits,
         **fields,
     )
+
+
+def labelled_drawings(count: int, *, wrong_training_labels: bool = False) -> None:
+    """HwD-1000 digits stored as labelled, imported drawings from 20 writers (with `wrong_training_labels`,
+    the training writers' labels are wrong)."""
+    from django.conf import settings
+
+    from inference.preprocess import preprocess
+    from webapp.drawings.models import Drawing, LabelSource, Source, Status
+    from webapp.modelversions.services import holdout_writers_assign
+
+    held_out = holdout_writers_assign(
+        writer_keys={f"writer:writer-{i}" for i in range(20)},
+        fraction=settings.FINETUNE_HOLDOUT_FRACTION,
+        seed=settings.FINETUNE_SEED,
+    )
+    pairs = load_hwd1000()
+    rng = np.random.default_rng(0)
+    for index in rng.choice(len(pairs), size=count, replace=False):
+        png, label = pairs[index]
+        writer = f"writer-{index % 20}"
+        if wrong_training_labels and f"writer:{writer}" not in held_out:
+            label = (label + 1 + index % 9) % 10
+        Drawing.objects.create(
+            image=png,
+            processed_image=preprocess(png).png,
+            model_name="numpy",
+            status=Status.DONE,
+            label=label,
+            label_source=LabelSource.IMPORT,
+            source=Source.IMPORT,
+            writer=writer,
+        )

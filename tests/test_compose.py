@@ -102,7 +102,8 @@ def test_the_trainer_reads_mnist_from_a_read_only_mount():
     assert trainer["environment"]["MNIST_DIR"] == MNIST_MOUNT
     assert any(interpolate(volume).endswith(f":{MNIST_MOUNT}:ro") for volume in trainer["volumes"])
     assert "MNIST_HOST_DIR" in (ROOT / "docker-compose.yml").read_text()
-    assert "MNIST_HOST_DIR" in (ROOT / "README.md").read_text()
+    assert "MNIST_HOST_DIR" in (ROOT / "docs" / "configuration.md").read_text()
+    assert "MNIST_HOST_DIR" in (ROOT / "docs" / "operations.md").read_text()
 
 
 def test_the_image_installs_only_what_runs_and_runs_as_a_user():

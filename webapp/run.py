@@ -47,9 +47,17 @@ def main() -> int:
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], check=True)
     subprocess.run([*manage, "sync_models", "-v", "0"], check=True)
     subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], check=True)
-    celery = [python, "-m", "celery", "-A", "worker.app", "worker", "--loglevel=INFO"]
+    # --quiet: no start-up banner (the supervisor says what it started); "ready." is still logged.
+    celery = [python, "-m", "celery", "--quiet", "-A", "worker.app", "worker", f"--loglevel={settings.LOG_LEVEL}"]
     # One thread per process for TensorFlow and NumPy's BLAS: the pool's processes already use every core.
-    worker_env = {"INFERENCE_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", **os.environ}
+    # TensorFlow's C++ start-up notices go only to a terminal that asked for them (TF_CPP_MIN_LOG_LEVEL=0).
+    worker_env = {
+        "INFERENCE_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        **os.environ,
+    }
     concurrency = os.environ.get("WORKER_CONCURRENCY", "2")
     services += [
         # Predictions: one prefork child per core.

@@ -263,6 +263,12 @@ MAX_WAIT_SECONDS = 10
 # /api/health/ costs about a second (it pings the workers): each web process computes it at most this often.
 HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=1.0)
 
+# INFO (the default): start-up, one line per drawing answered, warnings and errors. DEBUG adds the loggers
+# that speak on every task and every beat (a line each for the requeue sweep every few seconds).
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+PER_EVENT_LOGGERS = ("celery.app.trace", "celery.worker.strategy", "celery.beat", "axes")
+# TensorFlow's start-up notices (its converter's deprecation advice) are not the operator's to act on.
+LIBRARY_LOGGERS = ("tensorflow", "absl")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -271,7 +277,13 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "request"},
     },
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {}
+    if LOG_LEVEL == "DEBUG"
+    else {
+        **{name: {"level": "WARNING"} for name in PER_EVENT_LOGGERS},
+        **{name: {"level": "ERROR"} for name in LIBRARY_LOGGERS},
+    },
 }
 
 # Celery (read by webapp/celery.py through the CELERY_ namespace).
@@ -305,20 +317,61 @@ CELERY_WORKER_PROC_ALIVE_TIMEOUT = 60
 # Prediction jobs and fine-tuning jobs never share a queue: predictions are the default queue,
 CELERY_TASK_DEFAULT_QUEUE = "predict"
 # ... and every fine-tuning task goes to the `training` queue, which only the training worker reads.
-CELERY_TASK_ROUTES = {"webapp.modelversions.tasks.*": {"queue": "training"}}
+CELERY_TASK_ROUTES = {
+    "webapp.modelversions.tasks.*": {"queue": "training"},
+    "webapp.drawings.tasks.drawings_label_issues_task": {"queue": "training"},
+}
 # Re-enqueue drawings stranded by a broker outage or a lost worker, every few seconds: a dead
 # worker's job runs again within a heartbeat's lifetime plus this period.
+# Fine-tuning by itself (`webapp/modelversions/automatic.py`): a model is fine-tuned when this many trusted
+# labels arrived since its serving version was trained, at most once per FINETUNE_AUTO_MIN_HOURS.
+FINETUNE_AUTO = env.bool("FINETUNE_AUTO", default=True)
+FINETUNE_AUTO_MIN_NEW_LABELS = env.int("FINETUNE_AUTO_MIN_NEW_LABELS", default=500)
+FINETUNE_AUTO_MIN_HOURS = env.float("FINETUNE_AUTO_MIN_HOURS", default=24.0)
+# How often the scheduler asks; a check not run within this time is dropped (the next one comes).
+FINETUNE_AUTO_CHECK_SECONDS = env.float("FINETUNE_AUTO_CHECK_SECONDS", default=600.0)
+# How often confident learning looks for wrong labels (webapp/drawings/services/label_issues.py).
+LABEL_ISSUES_CHECK_SECONDS = env.float("LABEL_ISSUES_CHECK_SECONDS", default=3600.0)
+# Fine-tuning leaves out the labels it suspects until a reviewer confirms them.
+FINETUNE_SKIP_SUSPECTED_LABELS = env.bool("FINETUNE_SKIP_SUSPECTED_LABELS", default=True)
+# The share of drawings (0-1, chosen by id) that a version in shadow answers besides the serving one.
+SHADOW_SHARE = env.float("SHADOW_SHARE", default=1.0)
+# A fine-tune that passes the gate serves at once ("now") or first answers in the shadow ("shadow") and is
+# promoted by the shadow check (`webapp/modelversions/shadow_promotion.py`) when these figures allow.
+FINETUNE_PROMOTE = env.str("FINETUNE_PROMOTE", default="now")
+if FINETUNE_PROMOTE not in ("now", "shadow"):
+    raise ImproperlyConfigured(f"FINETUNE_PROMOTE must be 'now' or 'shadow', not {FINETUNE_PROMOTE!r}.")
+SHADOW_MIN_DRAWINGS = env.int("SHADOW_MIN_DRAWINGS", default=500)
+SHADOW_MIN_AGREEMENT = env.float("SHADOW_MIN_AGREEMENT", default=0.9)
+SHADOW_MIN_LABELLED = env.int("SHADOW_MIN_LABELLED", default=50)
+SHADOW_CHECK_SECONDS = env.float("SHADOW_CHECK_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-drawings": {
         "task": "webapp.drawings.tasks.drawings_requeue_stale_task",
         "schedule": REQUEUE_SWEEP_SECONDS,
-    }
+    },
+    "finetune-automatic": {
+        "task": "webapp.modelversions.tasks.models_finetune_automatic_task",
+        "schedule": FINETUNE_AUTO_CHECK_SECONDS,
+        "options": {"expires": FINETUNE_AUTO_CHECK_SECONDS},
+    },
+    "shadow-check": {
+        "task": "webapp.modelversions.tasks.models_shadow_check_task",
+        "schedule": SHADOW_CHECK_SECONDS,
+        "options": {"expires": SHADOW_CHECK_SECONDS},
+    },
+    "label-issues": {
+        "task": "webapp.drawings.tasks.drawings_label_issues_task",
+        "schedule": LABEL_ISSUES_CHECK_SECONDS,
+        "options": {"expires": LABEL_ISSUES_CHECK_SECONDS},
+    },
 }
 # Load every model in each pool child at start, so the first drawing is not slow.
 WORKER_PRELOAD_MODELS = env.bool("WORKER_PRELOAD_MODELS", default=True)
 # "Not a digit" decided by the serving versions of every model together (the mean of their margins,
 # `inference.committee`), whichever model reads the digit; false lets each model decide alone.
 NOT_A_DIGIT_COMMITTEE = env.bool("NOT_A_DIGIT_COMMITTEE", default=True)
+
 
 # Fine-tuning on collected drawings.
 FINETUNE_HOLDOUT_FRACTION = env.float("FINETUNE_HOLDOUT_FRACTION", default=0.3)
@@ -336,3 +389,5 @@ FINETUNE_LOCK_SECONDS = env.int("FINETUNE_LOCK_SECONDS", default=60)
 
 # Admin review: predictions below this confidence count as "low confidence".
 REVIEW_LOW_CONFIDENCE = env.float("REVIEW_LOW_CONFIDENCE", default=0.8)
+# Admin grid review: drawings per page (the review order's first: answers and writers taking turns).
+REVIEW_GRID_SIZE = env.int("REVIEW_GRID_SIZE", default=48)

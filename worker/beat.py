@@ -15,6 +15,7 @@ import threading
 import time
 
 import redis
+from django.conf import settings
 
 from webapp.celery import app
 from webapp.core.redis_connection import redis_client
@@ -55,11 +56,11 @@ def lock_acquire() -> redis.lock.Lock:
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s: %(levelname)s/beat] %(message)s")
+    logging.basicConfig(level=settings.LOG_LEVEL, format="[%(asctime)s: %(levelname)s/beat] %(message)s")
     lock = lock_acquire()
     threading.Thread(target=_renew_forever, args=(lock,), name="beat-lock", daemon=True).start()
     schedule = argv[0] if argv else "celerybeat-schedule"
-    app.Beat(schedule=schedule, loglevel="INFO").run()
+    app.Beat(schedule=schedule, loglevel=settings.LOG_LEVEL, quiet=True).run()
     return 0
 
 

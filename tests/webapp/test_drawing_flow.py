@@ -7,6 +7,7 @@ import pytest
 
 from inference import registry
 from inference.answer import not_a_digit_margins
+from inference.review_order import label_values
 from inference.strokes import draw_strokes, to_png_bytes
 from tests.browser.drawing_page import HASH
 from tests.factories import data_url, mnist_test_digit
@@ -72,3 +73,8 @@ def test_not_a_digit_is_the_served_models_mean_margin_and_the_row_records_their_
         if not body["not_a_digit"]:
             chosen = version_model(model, versions[model]).predict(pixels)[0]
             assert body["digit"] == int(np.argmax(chosen[:10]))
+        # The review order's label value is read from the same members' rows, the chosen model's first.
+        members = [version_model(model, versions[model]).predict(pixels)]
+        members += [version_model(n, v).predict(pixels) for n, v in versions.items() if n != model]
+        stored = Drawing.objects.get(pk=body["id"]).label_value
+        assert stored == pytest.approx(float(label_values(members)[0]), abs=1e-5)

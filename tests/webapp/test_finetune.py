@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 from django.contrib import admin as django_admin
 from django.core.management import CommandError, call_command
 
 from inference import registry
 from inference.artifacts import pack
-from inference.preprocess import preprocess
 from tests.conftest import start_worker
-from tests.factories import canvas_png, mnist
-from training.data import load_hwd1000
+from tests.factories import canvas_png, labelled_drawings, mnist
 from training.finetune import promotion_decision
-from webapp.drawings.models import Drawing, LabelSource, Source, Status
+from webapp.drawings.models import Drawing, Status
 from webapp.drawings.tasks import drawing_predict_task
 from webapp.modelversions.admin import ModelVersionAdmin
 from webapp.modelversions.models import ModelVersion, VersionStatus
@@ -36,48 +34,6 @@ from webapp.modelversions.services import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def model_dir(tmp_path, monkeypatch, settings, redis_server):
-    """A private copy of the committed numpy model, so fine-tunes never touch the repository (and the
-    tests' Redis, which holds the fine-tune lock)."""
-    source = registry.artifact_dir("numpy", registry.latest_version("numpy"))
-    shutil.copytree(source, tmp_path / "numpy" / "1")
-    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
-    registry.card_update("numpy", 1, {"version": 1, "parent": None})
-    settings.FINETUNE_MIN_DRAWINGS = 60
-    settings.FINETUNE_EPOCHS = 2
-    monkeypatch.setattr("webapp.modelversions.selectors.ACTIVE_VERSION_TTL_SECONDS", 0)
-    return tmp_path
-
-
-def labelled_drawings(count: int, *, wrong_training_labels: bool = False) -> None:
-    """HwD-1000 digits stored as labelled, imported drawings from 20 writers."""
-    from django.conf import settings
-
-    held_out = holdout_writers_assign(
-        writer_keys={f"writer:writer-{i}" for i in range(20)},
-        fraction=settings.FINETUNE_HOLDOUT_FRACTION,
-        seed=settings.FINETUNE_SEED,
-    )
-    pairs = load_hwd1000()
-    rng = np.random.default_rng(0)
-    for index in rng.choice(len(pairs), size=count, replace=False):
-        png, label = pairs[index]
-        writer = f"writer-{index % 20}"
-        if wrong_training_labels and f"writer:{writer}" not in held_out:
-            label = (label + 1 + index % 9) % 10
-        Drawing.objects.create(
-            image=png,
-            processed_image=preprocess(png).png,
-            model_name="numpy",
-            status=Status.DONE,
-            label=label,
-            label_source=LabelSource.IMPORT,
-            source=Source.IMPORT,
-            writer=writer,
-        )
 
 
 def test_promotion_rule_needs_a_holdout_gain_and_at_most_the_mnist_margin():
@@ -208,7 +164,8 @@ def test_admin_marks_the_version_that_serves_before_and_after_a_rollback(model_d
 
     def serving_marks() -> tuple[int, int]:
         page = client.get("/admin/modelversions/modelversion/").content.decode()
-        return page.count('alt="True"'), page.count('alt="False"')
+        marks = re.findall(r'<td class="field-serving"><img [^>]*alt="(True|False)"', page)
+        return marks.count("True"), marks.count("False")
 
     assert serving_marks() == (1, 1)
     admin_view = ModelVersionAdmin(ModelVersion, django_admin.site)
@@ -291,3 +248,65 @@ def test_a_killed_fine_tune_frees_its_model_within_the_lock_time(model_dir, work
     interrupted = ModelVersion.objects.get(version=2)
     assert interrupted.status == VersionStatus.FAILED and interrupted.decision.startswith("Interrupted")
     assert record.version == 3 and record.status in {VersionStatus.PROMOTED, VersionStatus.REJECTED}
+
+
+def test_automatic_finetune_rules_say_why_one_is_or_is_not_due(model_dir, settings, admin_client):
+    from webapp.modelversions.automatic import automatic_finetune_status
+    from webapp.modelversions.services import model_versions_sync
+
+    settings.FINETUNE_AUTO_MIN_NEW_LABELS = 100
+    model_versions_sync()
+    labelled_drawings(60)
+    status = automatic_finetune_status("numpy")
+    assert not status.due and status.new_labels == 60 and "60 of 100" in status.reason
+    page = admin_client.get("/admin/modelversions/modelversion/").content.decode()
+    assert "Automatic fine-tuning" in page and "60 of 100 new trusted labels" in page
+    labelled_drawings(60)
+    assert automatic_finetune_status("numpy").due
+    settings.FINETUNE_AUTO = False
+    assert "off" in automatic_finetune_status("numpy").reason
+    settings.FINETUNE_AUTO = True
+    child = ModelVersion.objects.create(
+        model_name="numpy", version=2, parent=ModelVersion.objects.get(model_name="numpy", version=1)
+    )
+    assert "running (v2)" in automatic_finetune_status("numpy").reason
+    child.status = VersionStatus.REJECTED
+    child.save()
+    status = automatic_finetune_status("numpy")
+    assert not status.due and status.next_allowed is not None and "next may start after" in status.reason
+
+
+def test_the_scheduler_starts_a_finetune_when_enough_labels_came_in_and_not_before(model_dir, worker_env, tmp_path):
+    from webapp.modelversions.services import model_versions_sync
+
+    model_versions_sync()
+    labelled_drawings(60)
+    env = {
+        **worker_env,
+        "MODEL_DIR": str(model_dir),
+        "FINETUNE_MIN_DRAWINGS": "60",
+        "FINETUNE_EPOCHS": "1",
+        "FINETUNE_AUTO_MIN_NEW_LABELS": "100",
+        "FINETUNE_AUTO_CHECK_SECONDS": "1",
+        "LOG_LEVEL": "DEBUG",  # every check's "succeeded" line, to count them
+    }
+    worker = start_worker(env, f"auto{os.getpid()}", tmp_path, queues="training", beat=True)
+    checks = re.compile(r"models_finetune_automatic_task\[[^\]]+\] succeeded")
+    try:
+        deadline = time.monotonic() + 60
+        while len(checks.findall(worker.log_path.read_text())) < 3:
+            assert time.monotonic() < deadline, worker.log_path.read_text()[-3000:]
+            time.sleep(0.2)
+        assert not ModelVersion.objects.filter(model_name="numpy", version=2).exists()
+        labelled_drawings(60)
+        deadline = time.monotonic() + 240
+        record = None
+        while record is None or record.status == VersionStatus.TRAINING:
+            assert time.monotonic() < deadline, worker.log_path.read_text()[-3000:]
+            time.sleep(0.5)
+            record = ModelVersion.objects.filter(model_name="numpy", version=2).first()
+    finally:
+        worker.stop()
+    assert record.started_by == "automatic"
+    assert record.status in {VersionStatus.PROMOTED, VersionStatus.REJECTED}
+    assert ModelVersion.objects.filter(model_name="numpy").count() == 2  # one fine-tune, not one per check

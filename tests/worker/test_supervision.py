@@ -130,3 +130,33 @@ def test_the_site_runs_on_when_nobody_reads_its_output_any_more(worker_env, tmp_
         status, body = http_json(f"{base}/api/drawings/?wait=10", {"image": data_url(canvas_png(mnist().x_test[3]))})
         assert status == 200 and body["digit"] == int(mnist().y_test[3]), body
         assert site.poll() is None
+
+
+def test_the_idle_site_is_quiet_and_says_one_line_per_drawing(worker_env, tmp_path):
+    # The requeue sweep runs every second here: at the default log level none of its beats is printed.
+    log = tmp_path / "run.log"
+    env = {**worker_env, "REQUEUE_SWEEP_SECONDS": "1"}
+    env.pop("LOG_LEVEL", None)
+    with open(log, "ab") as output, run_command(env, tmp_path, output) as (_, base):
+        poll(lambda: http_json(f"{base}/api/health/")[0] == 200, 120, "the site never became healthy")
+        poll(lambda: " ready." in log.read_text() and "Beat lock acquired" in log.read_text(), 60, "never ready")
+        ids = []
+        for index in range(3):
+            status, body = http_json(
+                f"{base}/api/drawings/?wait=10", {"image": data_url(canvas_png(mnist().x_test[index]))}
+            )
+            assert status == 200, body
+            ids.append(body["id"])
+        poll(
+            lambda: all(f"Drawing {drawing_id}: digit" in log.read_text() for drawing_id in ids),
+            10,
+            "no line per drawing",
+        )
+        before = log.read_text().splitlines()
+        time.sleep(12)  # a dozen sweeps
+        idle = log.read_text().splitlines()[len(before) :]
+    assert all(sum(drawing_id in line for line in before) == 1 for drawing_id in ids), before
+    assert len(idle) <= 2, idle
+    text = log.read_text()
+    assert "Scheduler: Sending due task" not in text
+    assert "I0000" not in text and "trackable_obj" not in text  # TensorFlow's start-up notices

@@ -80,6 +80,8 @@ def server_command(url: str, data_dir: Path, append_only: bool = True) -> list[s
         "",
         "--appendonly",
         "yes" if append_only else "no",
+        "--loglevel",
+        "warning",
     ]
 
 

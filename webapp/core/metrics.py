@@ -23,6 +23,11 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 QUEUES = ("predict", "training")
 
 DRAWINGS_SUBMITTED = Counter("inkwell_drawings_submitted", "Drawings stored and enqueued", ["model"])
+SHADOW_PREDICTIONS = Counter(
+    "inkwell_shadow_predictions",
+    "Answers of shadow versions, by agreement with the serving answer",
+    ["model", "version", "agrees"],
+)
 JOBS = Counter("inkwell_jobs", "Finished prediction jobs", ["model", "version", "status", "error_code"])
 SUBMIT_TO_DONE = Histogram(
     "inkwell_job_submit_to_done_seconds", "From the submit to the stored answer", ["model"], buckets=LATENCY_BUCKETS

@@ -21,9 +21,11 @@ from inference.models import DigitModel
 logger = logging.getLogger(__name__)
 
 VersionResolver = Callable[[str], int]
+ShadowResolver = Callable[[str], int | None]
 ArtifactFetcher = Callable[[str, int], object]
 
 _resolver: VersionResolver = registry.latest_version
+_shadow_resolver: ShadowResolver = lambda model_name: None  # noqa: E731 (no shadows without modelversions)
 _fetcher: ArtifactFetcher | None = None
 # (process, MODEL_DIR, model, version) whose files this process has fetched or checked.
 _checked: set[tuple[int, str, str, int]] = set()
@@ -33,6 +35,12 @@ def active_version_resolver_set(resolver: VersionResolver) -> None:
     """Make `resolver(model_name) -> version` the source of the serving version."""
     global _resolver
     _resolver = resolver
+
+
+def shadow_version_resolver_set(resolver: ShadowResolver) -> None:
+    """Make `resolver(model_name) -> version or None` the source of the version answering in the shadow."""
+    global _shadow_resolver
+    _shadow_resolver = resolver
 
 
 def artifact_fetcher_set(fetcher: ArtifactFetcher) -> None:
@@ -61,10 +69,16 @@ def version_model(model_name: str, version: int) -> DigitModel:
     return registry.get_model(model_name, version)
 
 
-def answering_model(model_name: str) -> CommitteeModel:
-    """The serving model of `model_name`, with "not a digit" decided by the serving versions of every
-    model together (`inference.committee`), or by the model alone when `NOT_A_DIGIT_COMMITTEE` is off."""
-    chosen = serving_model(model_name)
+def shadow_version(model_name: str) -> int | None:
+    """The version of `model_name` that answers in the shadow beside the serving one, if any."""
+    return _shadow_resolver(model_name)
+
+
+def answering_model(model_name: str, version: int | None = None) -> CommitteeModel:
+    """The serving model of `model_name` (or its `version`, e.g. a shadow), with "not a digit" decided by
+    the serving versions of every other model together with it (`inference.committee`), or by the model
+    alone when `NOT_A_DIGIT_COMMITTEE` is off."""
+    chosen = serving_model(model_name) if version is None else version_model(model_name, version)
     if not settings.NOT_A_DIGIT_COMMITTEE:
         return CommitteeModel(chosen, [])
     others = [_member(name) for name in registry.MODEL_NAMES if name != model_name]

@@ -108,6 +108,9 @@ class Drawing(models.Model):
         help_text='The model versions whose mean margin decided "not a digit", e.g. {"cnn": 7, "dense": 7,'
         ' "numpy": 6} (inference.committee); null when the model decided alone.',
     )
+    # How much a reviewer's label would teach the models (inference.review_order): the review pages'
+    # order, most valuable first; null for numbers and for drawings answered before it was kept.
+    label_value = models.FloatField(null=True, blank=True, db_index=True)
     # The answer to a number: its digits left to right (null when none was found) and, per digit, the
     # digit, confidence, box [x, y, w, h] in the image's pixels and 28x28 processed image (data URL).
     number = models.CharField(max_length=NUMBER_MAX_DIGITS, null=True, blank=True)
@@ -135,6 +138,13 @@ class Drawing(models.Model):
     number_label = models.CharField(max_length=NUMBER_MAX_DIGITS, blank=True, default="")
     user_number_label = models.CharField(max_length=NUMBER_MAX_DIGITS, blank=True, default="")
     excluded_from_training = models.BooleanField(default=False, db_index=True)
+    # A trusted label that confident learning finds likely wrong, with the class it suspects instead
+    # (webapp.drawings.services.label_issues); null when the label looks right or a reviewer confirmed it.
+    suspected_label = models.PositiveSmallIntegerField(
+        null=True, blank=True, db_index=True, choices=LABEL_CHOICES, help_text="What the label is likely to be."
+    )
+    # When a reviewer last looked at a suspected label and kept or changed it: it is not suspected again.
+    label_confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -164,3 +174,30 @@ class Drawing(models.Model):
     def is_answered(self) -> bool:
         """Nothing more is coming: finished, with its explanation if one was asked for."""
         return self.is_finished and not self.explanation_pending
+
+
+class ShadowAnswer(models.Model):
+    """A shadow version's answer to a drawing, stored after the serving answer was published; never shown
+    to the drawer. One per drawing and version, written in one INSERT per batch."""
+
+    drawing = models.ForeignKey(Drawing, on_delete=models.CASCADE, related_name="shadow_answers")
+    model_name = models.CharField(max_length=16)
+    model_version = models.PositiveIntegerField()
+    digit = models.PositiveSmallIntegerField(null=True, blank=True)
+    not_a_digit = models.BooleanField(default=False)
+    confidence = models.FloatField()
+    # Same answer as the serving version's: the same digit, or both "not a digit".
+    agrees = models.BooleanField()
+    inference_ms = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["drawing", "model_name", "model_version"], name="one_shadow_answer_per_version"
+            )
+        ]
+        indexes = [models.Index(fields=["model_name", "model_version", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.model_name} v{self.model_version} on {self.drawing_id}"

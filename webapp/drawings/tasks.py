@@ -14,6 +14,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 
 from webapp.drawings.batching import PoolBatches
 from webapp.drawings.services.explanations import ExplanationNotReady, drawing_explain
+from webapp.drawings.services.label_issues import label_issues_find
 from webapp.drawings.services.prediction import drawing_fail, drawing_predict, drawings_predict
 from webapp.drawings.services.requeue import drawings_requeue_stale
 
@@ -119,3 +120,9 @@ def drawing_explain_task(self: Any, drawing_id: str) -> None:
 def drawings_requeue_stale_task() -> int:
     """Periodic: enqueue again drawings stuck in queued (or in running on a lost worker)."""
     return drawings_requeue_stale()
+
+
+@shared_task(ignore_result=True)
+def drawings_label_issues_task() -> None:
+    """Look for trusted labels that are likely wrong (on the training queue: it imports cleanlab)."""
+    label_issues_find()

@@ -9,6 +9,7 @@ class VersionStatus(models.TextChoices):
     TRAINING = "training"
     PROMOTED = "promoted"
     REJECTED = "rejected"
+    CANDIDATE = "candidate", "Passed the gate; in the shadow before it serves"
     FAILED = "failed"
     BASE = "base", "Trained on MNIST"
 
@@ -22,6 +23,8 @@ class ModelVersion(models.Model):
     artifact = models.CharField(max_length=500, blank=True, default="")
     status = models.CharField(max_length=10, choices=VersionStatus.choices, default=VersionStatus.TRAINING)
     is_active = models.BooleanField(default=False, db_index=True)
+    # Runs beside the serving version on live drawings, its answers stored apart and never shown.
+    is_shadow = models.BooleanField(default=False, db_index=True)
     metrics = models.JSONField(default=dict, blank=True)
     data_counts = models.JSONField(default=dict, blank=True)
     training_seconds = models.FloatField(null=True, blank=True)
@@ -45,10 +48,14 @@ class ModelVersion(models.Model):
             models.UniqueConstraint(
                 fields=["model_name"], condition=models.Q(is_active=True), name="one_active_version_per_model"
             ),
+            models.UniqueConstraint(
+                fields=["model_name"], condition=models.Q(is_shadow=True), name="one_shadow_version_per_model"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.model_name} v{self.version}{' (active)' if self.is_active else ''}"
+        mark = " (active)" if self.is_active else " (shadow)" if self.is_shadow else ""
+        return f"{self.model_name} v{self.version}{mark}"
 
 
 class ModelArtifact(models.Model):

@@ -31,6 +31,20 @@ def model_version_active(name: str) -> int:
     return _active_cache[name][1]
 
 
+_shadow_cache: tuple[float, dict[str, int]] | None = None
+
+
+def model_version_shadow(name: str) -> int | None:
+    """The version of `name` that answers in the shadow, if any. Every model's is read in one query and
+    kept for ACTIVE_VERSION_TTL_SECONDS, so putting a version in shadow reaches the workers within it."""
+    global _shadow_cache
+    now = time.monotonic()
+    if _shadow_cache is None or now - _shadow_cache[0] >= ACTIVE_VERSION_TTL_SECONDS:
+        rows = ModelVersion.objects.filter(is_shadow=True).values_list("model_name", "version")
+        _shadow_cache = (now, dict(rows))
+    return _shadow_cache[1].get(name)
+
+
 def _serving_versions() -> dict[str, int]:
     """Each model's active version, else its newest stored version that was not rejected, by model name."""
     rows = ModelVersion.objects.filter(

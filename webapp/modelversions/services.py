@@ -36,8 +36,12 @@ class FinetuneRefused(Exception):
     """A fine-tune cannot start (too little data, no MNIST, one already running); the message says why."""
 
 
+class ShadowRefused(Exception):
+    """A version cannot go into shadow (it is the one serving)."""
+
+
 # Versions whose files are final: only these are stored for workers to fetch.
-FINISHED_STATUSES = (VersionStatus.BASE, VersionStatus.PROMOTED, VersionStatus.REJECTED)
+FINISHED_STATUSES = (VersionStatus.BASE, VersionStatus.PROMOTED, VersionStatus.REJECTED, VersionStatus.CANDIDATE)
 
 
 def model_versions_sync() -> list[ModelVersion]:
@@ -97,8 +101,37 @@ def model_version_activate(*, model_name: str, version: int) -> ModelVersion:
     target = ModelVersion.objects.select_for_update().get(model_name=model_name, version=version)
     ModelVersion.objects.filter(model_name=model_name, is_active=True).exclude(pk=target.pk).update(is_active=False)
     target.is_active = True
-    target.save(update_fields=["is_active"])
+    target.is_shadow = False  # a promoted shadow serves now
+    if target.status == VersionStatus.CANDIDATE:
+        target.status = VersionStatus.PROMOTED
+        target.decision = "Promoted from the shadow by hand."
+    target.save(update_fields=["is_active", "is_shadow", "status", "decision"])
     return target
+
+
+@transaction.atomic
+def model_version_shadow_set(*, model_name: str, version: int) -> ModelVersion:
+    """Put `version` in shadow: workers run it beside the serving version on SHADOW_SHARE of the drawings
+    (one shadow per model, so it replaces another). Its files must be stored, as for activation."""
+    from webapp.modelversions.selectors import model_version_active
+
+    registry.check_name(model_name)
+    model_versions_sync()
+    if not ModelArtifact.objects.filter(model_version__model_name=model_name, model_version__version=version).exists():
+        raise UnknownModel(f"Model '{model_name}' has no stored version {version}.")
+    if version == model_version_active(model_name):
+        raise ShadowRefused(f"{model_name} v{version} serves already: it cannot be its own shadow.")
+    target = ModelVersion.objects.select_for_update().get(model_name=model_name, version=version)
+    ModelVersion.objects.filter(model_name=model_name, is_shadow=True).exclude(pk=target.pk).update(is_shadow=False)
+    target.is_shadow = True
+    target.save(update_fields=["is_shadow"])
+    return target
+
+
+def model_version_shadow_stop(*, model_name: str) -> int:
+    """No shadow for `model_name` any more; returns how many versions were taken out (0 or 1)."""
+    registry.check_name(model_name)
+    return ModelVersion.objects.filter(model_name=model_name, is_shadow=True).update(is_shadow=False)
 
 
 def _writer_rank(key: str, seed: int) -> bytes:
@@ -313,19 +346,29 @@ def _finetune_decide(*, result: FinetuneResult) -> tuple[bool, str]:
 
 def _finetune_record(*, record: ModelVersion, result: FinetuneResult, promote: bool, reason: str) -> ModelVersion:
     """Store the outcome on the card and the row, store the files for every worker to fetch, and
-    activate the version if it was promoted."""
+    activate the version if it was promoted, or with FINETUNE_PROMOTE=shadow put it in the shadow first."""
+    to_shadow = promote and settings.FINETUNE_PROMOTE == "shadow"
     record.metrics = result.card["metrics"]
     record.training_seconds = result.card["training"]["seconds"]
     record.temperature = card_temperature(result.card)  # fitted on the holdout writers by `finetune`
     record.progress = {**record.progress, "history": result.history}
-    record.status = VersionStatus.PROMOTED if promote else VersionStatus.REJECTED
-    record.decision = ("Promoted: " if promote else "Kept the old version: ") + reason
-    registry.card_update(record.model_name, record.version, {"rejected": not promote, "decision": record.decision})
+    if to_shadow:
+        record.status = VersionStatus.CANDIDATE
+        record.decision = f"Passed the gate ({reason}); in the shadow until SHADOW_MIN_DRAWINGS drawings say more."
+    else:
+        record.status = VersionStatus.PROMOTED if promote else VersionStatus.REJECTED
+        record.decision = ("Promoted: " if promote else "Kept the old version: ") + reason
+    # A candidate's card says rejected until the shadow promotes it, so that a fresh install never serves it.
+    registry.card_update(
+        record.model_name, record.version, {"rejected": not promote or to_shadow, "decision": record.decision}
+    )
     model_artifact_store(model_version=record)
     record.save()
-    if promote:
+    if to_shadow:
+        model_version_shadow_set(model_name=record.model_name, version=record.version)
+    elif promote:
         model_version_activate(model_name=record.model_name, version=record.version)
-        record.refresh_from_db()
+    record.refresh_from_db()
     return record
 
 

@@ -30,6 +30,7 @@ from inference.preprocess import (
     read_luminance,
     to_png,
 )
+from inference.review_order import label_values
 from webapp.core import heartbeats, metrics
 from webapp.core.serving import answering_model
 from webapp.drawings.models import Drawing, Kind, Status
@@ -37,6 +38,7 @@ from webapp.drawings.notifications import drawing_finished_notify
 from webapp.drawings.serializers import drawing_result
 from webapp.drawings.services.creation import THUMBNAIL_SIZE
 from webapp.drawings.services.explanations import saliency_png
+from webapp.drawings.services.shadow import shadow_answers_store
 
 logger = logging.getLogger(__name__)
 
@@ -130,14 +132,16 @@ def drawings_predict(*, drawing_ids: Sequence[str]) -> dict[str, Drawing]:
         try:
             model = answering_model(model_name)
             began = time.perf_counter()
-            rows = model.predict(np.stack([processed.pixels for _, processed in group]))
+            rows, members = model.predict_with_members(np.stack([processed.pixels for _, processed in group]))
             each = (time.perf_counter() - began) / len(group)
         except InferenceError as exc:
             finished += [_job_failed(drawing, exc.code, exc.message) for drawing, _ in group]
             continue
-        for (drawing, processed), row in zip(group, rows, strict=True):
+        for (drawing, processed), row, value in zip(group, rows, label_values(members), strict=True):
+            drawing.label_value = float(value)
             finished.append(_digit_answer(drawing, model, processed, row, each))
     _drawings_finish(finished)
+    shadow_answers_store(prepared)  # after the answers are published: nobody waits for the shadow
     return {str(drawing.pk): drawing for drawing in drawings}
 
 
@@ -235,6 +239,7 @@ JOB_RESULT_FIELDS = [
     "not_a_digit",
     "not_a_digit_probability",
     "not_a_digit_voters",
+    "label_value",
     "number",
     "digits",
     "confidence",
@@ -311,6 +316,29 @@ def _drawings_finish(drawings: Sequence[Drawing]) -> None:
             total_ms=drawing.total_ms,
         )
         drawing_finished_notify(drawing_id=str(drawing.id), result=drawing_result(drawing))
+        logger.info(
+            "Drawing %s: %s (%s v%s, %.0f ms)",
+            drawing.id,
+            _answer_text(drawing),
+            drawing.model_name,
+            drawing.model_version,
+            drawing.total_ms or 0,
+        )
+
+
+def _answer_text(drawing: Drawing) -> str:
+    """The answer as one log line says it: a digit, a number, "not a digit" or the failure's code."""
+    if drawing.status == Status.FAILED:
+        return f"failed ({drawing.error_code})"
+    if drawing.number is not None:
+        return f"number {drawing.number}"
+    if drawing.not_a_digit:
+        return "not a digit"
+    return (
+        f"digit {drawing.digit} ({drawing.confidence:.2f})"
+        if drawing.confidence is not None
+        else f"digit {drawing.digit}"
+    )
 
 
 def drawing_fail(*, drawing_id: str, code: str, message: str) -> None:

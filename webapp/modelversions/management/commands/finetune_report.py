@@ -1,4 +1,4 @@
-"""`python manage.py finetune_report [--plot docs/finetune.svg]`: the latest fine-tune of each model,
+"""`python manage.py finetune_report [--plot docs/img/finetune.svg]`: the latest fine-tune of each model,
 as a markdown table, and a plot of holdout accuracy per fine-tuning step."""
 
 from __future__ import annotations
