@@ -30,17 +30,22 @@ def _eleven_classes(rows: np.ndarray) -> np.ndarray:
     return rows
 
 
+def member_agreements(member_rows: Sequence[np.ndarray]) -> np.ndarray:
+    """Per drawing, the share of members whose own answer is the class of their mean probabilities (1 when
+    they all answer the same)."""
+    members = np.stack([_eleven_classes(rows) for rows in member_rows])
+    consensus = members.mean(axis=0).argmax(axis=1)
+    return (members.argmax(axis=2) == consensus).mean(axis=0)
+
+
 def label_values(member_rows: Sequence[np.ndarray]) -> np.ndarray:
     """Per drawing, how much its label would teach: `1 - margin` of the members' mean probabilities (the
     gap between its two likeliest classes) plus the share of members whose own answer is not the mean's.
     0 when every member is sure of the same class, 2 at most."""
-    members = np.stack([_eleven_classes(rows) for rows in member_rows])
-    mean = members.mean(axis=0)
+    mean = np.stack([_eleven_classes(rows) for rows in member_rows]).mean(axis=0)
     top_two = np.sort(mean, axis=1)[:, -2:]
     margin = top_two[:, 1] - top_two[:, 0]
-    consensus = mean.argmax(axis=1)
-    disagreement = (members.argmax(axis=2) != consensus).mean(axis=0)
-    return np.round(1.0 - margin + disagreement, 6)
+    return np.round(1.0 - margin + (1.0 - member_agreements(member_rows)), 6)
 
 
 def review_order(

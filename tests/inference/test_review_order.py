@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.review_order import CANDIDATES_PER_PAGE_SLOT, label_values, review_order
+from inference.review_order import CANDIDATES_PER_PAGE_SLOT, label_values, member_agreements, review_order
 
 
 def one_hot(classes: list[int], width: int = 11, sure: float = 1.0) -> np.ndarray:
@@ -23,6 +23,11 @@ def test_members_sure_of_the_same_class_teach_nothing_and_disagreement_teaches_m
     assert np.isclose(values[0], 1 - 1 / 3 + 1 / 3)
     assert np.isclose(values[1], 1 - (0.55 - 0.045))
     assert values[0] > values[1] > 0
+
+
+def test_agreement_is_the_share_of_members_answering_as_their_mean():
+    members = [one_hot([3, 1, 2]), one_hot([3, 1, 4]), one_hot([5, 1, 6])]
+    assert member_agreements(members).tolist() == [2 / 3, 1.0, 1 / 3]
 
 
 def test_ten_class_members_count_as_never_saying_not_a_digit():

@@ -7,7 +7,7 @@ import pytest
 
 from inference import registry
 from inference.answer import not_a_digit_margins
-from inference.review_order import label_values
+from inference.review_order import label_values, member_agreements
 from inference.strokes import draw_strokes, to_png_bytes
 from tests.browser.drawing_page import HASH
 from tests.factories import data_url, mnist_test_digit
@@ -76,5 +76,6 @@ def test_not_a_digit_is_the_served_models_mean_margin_and_the_row_records_their_
         # The review order's label value is read from the same members' rows, the chosen model's first.
         members = [version_model(model, versions[model]).predict(pixels)]
         members += [version_model(n, v).predict(pixels) for n, v in versions.items() if n != model]
-        stored = Drawing.objects.get(pk=body["id"]).label_value
-        assert stored == pytest.approx(float(label_values(members)[0]), abs=1e-5)
+        stored = Drawing.objects.get(pk=body["id"])
+        assert stored.label_value == pytest.approx(float(label_values(members)[0]), abs=1e-5)
+        assert stored.committee_agreement == pytest.approx(float(member_agreements(members)[0]))

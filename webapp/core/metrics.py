@@ -30,7 +30,27 @@ SHADOW_PREDICTIONS = Counter(
 )
 JOBS = Counter("inkwell_jobs", "Finished prediction jobs", ["model", "version", "status", "error_code"])
 SUBMIT_TO_DONE = Histogram(
-    "inkwell_job_submit_to_done_seconds", "From the submit to the stored answer", ["model"], buckets=LATENCY_BUCKETS
+    "inkwell_job_submit_to_done_seconds",
+    "From the submit to the stored answer",
+    ["model", "version"],
+    buckets=LATENCY_BUCKETS,
+)
+# What the models answered, for the per-day figures a dashboard draws (the admin's statistics page draws
+# the same from the database): answers per class, confidence and the committee's agreement.
+ANSWERS = Counter(
+    "inkwell_answers", "Single-digit answers by class (0-9 or not_a_digit)", ["model", "version", "answer"]
+)
+ANSWER_CONFIDENCE = Histogram(
+    "inkwell_answer_confidence",
+    "Confidence of single-digit answers",
+    ["model", "version"],
+    buckets=(0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0),
+)
+COMMITTEE_AGREEMENT = Histogram(
+    "inkwell_committee_agreement",
+    "Share of the committee's members answering as the committee, per single-digit answer",
+    ["model", "version"],
+    buckets=(0.34, 0.67, 1.0),
 )
 QUEUE_WAIT = Histogram(
     "inkwell_job_queue_wait_seconds", "From the submit to a worker taking the job", ["model"], buckets=LATENCY_BUCKETS
@@ -50,9 +70,19 @@ def job_observe(*, model: str, version: int | None, status: str, error_code: str
     """Count a finished job and its latencies."""
     JOBS.labels(model, str(version or ""), status, error_code or "").inc()
     if total_ms is not None:
-        SUBMIT_TO_DONE.labels(model).observe(total_ms / 1000)
+        SUBMIT_TO_DONE.labels(model, str(version or "")).observe(total_ms / 1000)
     if queue_ms is not None:
         QUEUE_WAIT.labels(model).observe(queue_ms / 1000)
+
+
+def answer_observe(*, model: str, version: int | None, answer: str, confidence: Any, agreement: Any) -> None:
+    """Count a single digit's answer (`answer`: the digit or "not_a_digit"), its confidence and agreement."""
+    labels = (model, str(version or ""))
+    ANSWERS.labels(*labels, answer).inc()
+    if confidence is not None:
+        ANSWER_CONFIDENCE.labels(*labels).observe(confidence)
+    if agreement is not None:
+        COMMITTEE_AGREEMENT.labels(*labels).observe(agreement)
 
 
 class ServiceCollector(Collector):
@@ -73,9 +103,20 @@ class ServiceCollector(Collector):
         yield workers
 
 
+# Collectors of other apps read when scraped (registered from their AppConfig.ready(): core imports no app).
+_SCRAPE_COLLECTORS: list[Collector] = []
+
+
+def scrape_collector_register(collector: Collector) -> None:
+    """Add a collector whose figures are read at each scrape of /metrics."""
+    _SCRAPE_COLLECTORS.append(collector)
+
+
 def metrics_exposition() -> bytes:
     """The text exposition of every process's metrics and the scrape-time figures."""
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     registry.register(ServiceCollector())
+    for collector in _SCRAPE_COLLECTORS:
+        registry.register(collector)
     return generate_latest(registry)

@@ -111,6 +111,9 @@ class Drawing(models.Model):
     # How much a reviewer's label would teach the models (inference.review_order): the review pages'
     # order, most valuable first; null for numbers and for drawings answered before it was kept.
     label_value = models.FloatField(null=True, blank=True, db_index=True)
+    # The share of the committee's members whose own answer is the committee's (1: all agree); null for
+    # numbers and for drawings answered before it was kept.
+    committee_agreement = models.FloatField(null=True, blank=True)
     # The answer to a number: its digits left to right (null when none was found) and, per digit, the
     # digit, confidence, box [x, y, w, h] in the image's pixels and 28x28 processed image (data URL).
     number = models.CharField(max_length=NUMBER_MAX_DIGITS, null=True, blank=True)

@@ -30,7 +30,7 @@ from inference.preprocess import (
     read_luminance,
     to_png,
 )
-from inference.review_order import label_values
+from inference.review_order import label_values, member_agreements
 from webapp.core import heartbeats, metrics
 from webapp.core.serving import answering_model
 from webapp.drawings.models import Drawing, Kind, Status
@@ -137,8 +137,10 @@ def drawings_predict(*, drawing_ids: Sequence[str]) -> dict[str, Drawing]:
         except InferenceError as exc:
             finished += [_job_failed(drawing, exc.code, exc.message) for drawing, _ in group]
             continue
-        for (drawing, processed), row, value in zip(group, rows, label_values(members), strict=True):
+        values, agreements = label_values(members), member_agreements(members)
+        for (drawing, processed), row, value, agreement in zip(group, rows, values, agreements, strict=True):
             drawing.label_value = float(value)
+            drawing.committee_agreement = float(agreement)
             finished.append(_digit_answer(drawing, model, processed, row, each))
     _drawings_finish(finished)
     shadow_answers_store(prepared)  # after the answers are published: nobody waits for the shadow
@@ -240,6 +242,7 @@ JOB_RESULT_FIELDS = [
     "not_a_digit_probability",
     "not_a_digit_voters",
     "label_value",
+    "committee_agreement",
     "number",
     "digits",
     "confidence",
@@ -315,6 +318,14 @@ def _drawings_finish(drawings: Sequence[Drawing]) -> None:
             queue_ms=drawing.queue_ms,
             total_ms=drawing.total_ms,
         )
+        if drawing.status == Status.DONE and drawing.kind == Kind.DIGIT:
+            metrics.answer_observe(
+                model=drawing.model_name,
+                version=drawing.model_version,
+                answer="not_a_digit" if drawing.not_a_digit else str(drawing.digit),
+                confidence=drawing.confidence,
+                agreement=drawing.committee_agreement,
+            )
         drawing_finished_notify(drawing_id=str(drawing.id), result=drawing_result(drawing))
         logger.info(
             "Drawing %s: %s (%s v%s, %.0f ms)",
