@@ -263,3 +263,40 @@ def labelled_drawings(count: int, *, wrong_training_labels: bool = False) -> Non
             source=Source.IMPORT,
             writer=writer,
         )
+
+
+def answered_rows(
+    *,
+    day: datetime,
+    answers: dict[int, int],
+    model_name: str = "cnn",
+    version: int = 8,
+    confidence: float = 0.9,
+    agreement: float | None = 1.0,
+    total_ms: float | None = 20.0,
+    labels: list[int] | None = None,
+) -> None:
+    """Answered single digits created at `day`, written in one INSERT: `answers` maps a class (10: "not a
+    digit") to how many; `labels`, if given, label the first rows in order."""
+    from webapp.drawings.models import NOT_A_DIGIT, Drawing, LabelSource, Status
+
+    classes = [answer for answer, count in answers.items() for _ in range(count)]
+    labels = labels or []
+    rows = [
+        Drawing(
+            image=b"",
+            model_name=model_name,
+            model_version=version,
+            status=Status.DONE,
+            digit=None if answer == NOT_A_DIGIT else answer,
+            not_a_digit=answer == NOT_A_DIGIT,
+            confidence=confidence,
+            committee_agreement=agreement,
+            total_ms=total_ms,
+            label=labels[index] if index < len(labels) else None,
+            label_source=LabelSource.STAFF if index < len(labels) else "",
+        )
+        for index, answer in enumerate(classes)
+    ]
+    created = Drawing.objects.bulk_create(rows)
+    Drawing.objects.filter(pk__in=[row.pk for row in created]).update(created_at=day)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 from django.contrib import admin, messages
@@ -11,13 +14,17 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from inference.answer import NOT_A_DIGIT
 from training.calibration import confidence_bins, reliability_svg
 from webapp.drawings.admin.actions import LABEL_VALUES, LABELS
+from webapp.drawings.admin.charts import answer_shares_svg, line_chart_svg
 from webapp.drawings.admin.images import drawing_image_url, png_data_url, probabilities
+from webapp.drawings.daily_figures import DayFigures, daily_figures
+from webapp.drawings.drift import drift_warnings_show
 from webapp.drawings.models import NUMBER_MAX_DIGITS, Drawing, Kind, LabelSource
 from webapp.drawings.selectors import (
     confidence_outcomes,
@@ -31,6 +38,8 @@ from webapp.drawings.services.labels import (
 )
 
 DIGITS = range(10)
+# Days the statistics page charts, up to today (UTC).
+STATISTICS_DAYS = 30
 
 
 class DrawingViewsMixin(admin.ModelAdmin):
@@ -117,14 +126,23 @@ class DrawingViewsMixin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:drawings_drawing_review", args=[following.pk]))
 
     def statistics_view(self, request: HttpRequest) -> HttpResponse:
-        """Per model and version: accuracy on labelled drawings, confusion matrix, drawings per day."""
+        """Per model, the last STATISTICS_DAYS days as charts (one line per version); per model version,
+        accuracy on labelled drawings, confusion matrix and reliability. Drift warnings on top."""
         if not self.has_view_permission(request):
             raise PermissionDenied
+        drift_warnings_show(request)
         statistics = drawing_statistics()
+        days = [timezone.now().date() - timedelta(days=back) for back in range(STATISTICS_DAYS - 1, -1, -1)]
+        figures = daily_figures(days=STATISTICS_DAYS)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": "Drawing statistics",
+            "daily": [
+                {"model_name": name, "charts": daily_charts(name, [f for f in figures if f.model_name == name], days)}
+                for name in sorted({f.model_name for f in figures})
+            ],
+            "statistics_days": STATISTICS_DAYS,
             "statistics": [
                 {
                     "stats": stats,
@@ -137,6 +155,48 @@ class DrawingViewsMixin(admin.ModelAdmin):
             "classes": LABELS.values(),
         }
         return TemplateResponse(request, "admin/drawings/drawing/statistics.html", context)
+
+
+def daily_charts(model_name: str, figures: list[DayFigures], days: list[date]) -> list[str]:
+    """One model's per-day charts (inline SVG), one line per version: drawings answered, share refused as
+    "not a digit", mean confidence, the committee's agreement, p50 and p95 latency, labelled accuracy
+    (where there are labels), and the share of each answer per version over the days."""
+    versions = sorted({f.model_version or 0 for f in figures})
+
+    def series(value: Callable[[DayFigures], float | None], suffix: str = "") -> dict[str, list[tuple[date, float]]]:
+        lines = {}
+        for version in versions:
+            points = [(f.day, value(f)) for f in figures if (f.model_version or 0) == version]
+            kept = [(day, float(v)) for day, v in points if v is not None]
+            if kept:
+                lines[f"v{version}{suffix}"] = kept
+        return lines
+
+    def percent(value: float) -> str:
+        return f"{value:.0%}" if value in (0.0, 1.0) else f"{value:.1%}"
+
+    def chart(title: str, lines: dict[str, list[tuple[date, float]]], **scale: Any) -> str | None:
+        return mark_safe(line_chart_svg(title, lines, days=days, **scale)) if lines else None  # noqa: S308 - escaped
+
+    latency = {**series(lambda f: f.p50_ms, " p50"), **series(lambda f: f.p95_ms, " p95")}
+    charts = [
+        chart(f"{model_name}: drawings answered per day", series(lambda f: f.answered), low=0.0),
+        chart('Share answered "not a digit"', series(lambda f: f.refused_share), low=0.0, high=0.1, value_text=percent),
+        chart("Mean confidence", series(lambda f: f.mean_confidence), high=1.0, value_text=percent),
+        chart(
+            "Committee agreement (share of members)", series(lambda f: f.mean_agreement), high=1.0, value_text=percent
+        ),
+        chart("Submit to answer, ms (p50, p95)", latency, low=0.0, value_text=lambda v: f"{v:.0f}"),
+        chart("Accuracy on labelled drawings", series(lambda f: f.accuracy), high=1.0, value_text=percent),
+    ]
+    shares = {}
+    for version in versions:
+        answers = [f.answers for f in figures if (f.model_version or 0) == version]
+        shares[f"v{version}"] = [sum(column) for column in zip(*answers, strict=True)]
+    if shares:
+        bars = answer_shares_svg("Answers per class over the days", shares, list(LABELS.values()))
+        charts.append(mark_safe(bars))  # noqa: S308 - numbers and escaped names
+    return [svg for svg in charts if svg is not None]
 
 
 def _reliability_svg(model_name: str, model_version: int | None) -> str | None:
