@@ -345,6 +345,11 @@ SHADOW_MIN_DRAWINGS = env.int("SHADOW_MIN_DRAWINGS", default=500)
 SHADOW_MIN_AGREEMENT = env.float("SHADOW_MIN_AGREEMENT", default=0.9)
 SHADOW_MIN_LABELLED = env.int("SHADOW_MIN_LABELLED", default=50)
 SHADOW_CHECK_SECONDS = env.float("SHADOW_CHECK_SECONDS", default=300.0)
+# Drift (webapp.drawings.drift): the last 24 hours against the usual days before them.
+DRIFT_BASELINE_DAYS = env.int("DRIFT_BASELINE_DAYS", default=14)
+DRIFT_MIN_DRAWINGS = env.int("DRIFT_MIN_DRAWINGS", default=200)
+DRIFT_MIN_BASELINE_DAYS = env.int("DRIFT_MIN_BASELINE_DAYS", default=3)
+DRIFT_SIGMAS = env.float("DRIFT_SIGMAS", default=3.0)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-drawings": {
         "task": "webapp.drawings.tasks.drawings_requeue_stale_task",

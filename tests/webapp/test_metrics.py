@@ -67,6 +67,8 @@ def test_metrics_count_jobs_by_model_and_status_and_show_queues_workers_and_load
     count = "inkwell_job_submit_to_done_seconds_count"
     assert sample(after, count, model="numpy") - sample(before, count, model="numpy") == 3
     assert sample(after, "inkwell_job_queue_wait_seconds_count", model="numpy") >= 3
+    for counted in ("inkwell_answers_total", "inkwell_answer_confidence_count", "inkwell_committee_agreement_count"):
+        assert sample(after, counted, model="numpy") - sample(before, counted, model="numpy") == 3
     assert 'inkwell_queue_depth{queue="predict"}' in after
     assert sample(after, "inkwell_live_workers", queue="predict") >= 1
     assert sample(after, "inkwell_model_load_seconds_count", model="cnn") >= 1

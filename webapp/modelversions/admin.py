@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from inference.errors import UnknownModel
 from webapp.core.admin_actions import ActionPermissionsMixin
+from webapp.drawings.drift import drift_warnings_show
 from webapp.drawings.selectors import shadow_summary
 from webapp.modelversions.automatic import automatic_finetune_status
 from webapp.modelversions.models import ModelVersion, VersionStatus
@@ -51,6 +52,8 @@ class ModelVersionAdmin(ActionPermissionsMixin, admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # type: ignore[override]
         model_versions_sync()  # artifacts on disk appear here on a fresh install
+        if request.method == "GET":
+            drift_warnings_show(request)
         names = ModelVersion.objects.values_list("model_name", flat=True).distinct().order_by("model_name")
         context = {
             "automatic_finetunes": [automatic_finetune_status(name) for name in names],

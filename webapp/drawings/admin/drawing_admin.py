@@ -29,6 +29,7 @@ from webapp.drawings.admin.images import (
     thumbnail_data_url,
 )
 from webapp.drawings.admin.views import DrawingViewsMixin
+from webapp.drawings.drift import drift_warnings_show
 from webapp.drawings.models import Drawing, Kind
 from webapp.drawings.selectors import (
     REVIEW_QUEUE_ORDERING,
@@ -172,7 +173,9 @@ class DrawingAdmin(
         return queryset.order_by(*ordering) if ordering else queryset
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        """The list, with how many labels are suspected wrong beside the review links."""
+        """The list, with how many labels are suspected wrong beside the review links and drift warnings."""
+        if request.method == "GET":
+            drift_warnings_show(request)
         context = {"suspected_labels": suspected_label_count(), **(extra_context or {})}
         return super().changelist_view(request, extra_context=context)
 
