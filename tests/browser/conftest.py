@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -27,6 +28,29 @@ PHONE = {
         "Chrome/130.0 Mobile Safari/537.36"
     ),
 }
+
+
+# Recorded from the first script on: every blocked script, style or request lands here.
+RECORD_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => window.__cspViolations.push(
+  `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`));
+"""
+
+
+def logged_in_page(browser: Browser, site: str, user: Any) -> Iterator[Page]:
+    """A desktop Chromium page logged in as `user` (the session made by Django's test client), recording
+    Content-Security-Policy violations."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(base_url=site, **DESKTOP)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site}])
+    context.add_init_script(RECORD_VIOLATIONS)
+    page = context.new_page()
+    yield page
+    context.close()
 
 
 @pytest.fixture(scope="session")

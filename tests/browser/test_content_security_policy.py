@@ -6,34 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import DESKTOP
+from tests.browser.conftest import RECORD_VIOLATIONS, logged_in_page
 from tests.factories import drawing_factory, user_factory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# Recorded from the first script on: every blocked script, style or request lands here.
-RECORD_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => window.__cspViolations.push(
-  `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`));
-"""
-
 
 @pytest.fixture
 def staff_page(browser: Browser, live_server) -> Iterator[Page]:
-    """A Chromium page logged in as a superuser (the session made by Django's test client)."""
-    client = Client()
-    client.force_login(user_factory(username="csp-staff", superuser=True))
-    context = browser.new_context(base_url=live_server.url, **DESKTOP)
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
-    context.add_init_script(RECORD_VIOLATIONS)
-    page = context.new_page()
-    yield page
-    context.close()
+    """A Chromium page logged in as a superuser."""
+    yield from logged_in_page(browser, live_server.url, user_factory(username="csp-staff", superuser=True))
 
 
 def visit(page: Page, path: str) -> str:

@@ -9,13 +9,11 @@ from collections.abc import Iterator
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from inference.answer import NOT_A_DIGIT
-from tests.browser.conftest import DESKTOP
-from tests.browser.test_content_security_policy import RECORD_VIOLATIONS
+from tests.browser.conftest import logged_in_page
 from tests.factories import drawing_factory, not_a_digit_factory, user_factory
 from webapp.drawings.models import Drawing, LabelSource
 
@@ -31,15 +29,8 @@ def reviewer() -> User:
 
 @pytest.fixture
 def page(browser: Browser, live_server, reviewer: User) -> Iterator[Page]:
-    """Chromium logged in as a reviewer who may change drawings (the session made by Django's test client)."""
-    client = Client()
-    client.force_login(reviewer)
-    context = browser.new_context(base_url=live_server.url, **DESKTOP)
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
-    context.add_init_script(RECORD_VIOLATIONS)
-    page = context.new_page()
-    yield page
-    context.close()
+    """Chromium logged in as a reviewer who may change drawings."""
+    yield from logged_in_page(browser, live_server.url, reviewer)
 
 
 class Reviewer:
