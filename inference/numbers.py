@@ -1,8 +1,9 @@
 """Read a drawn number with a model: the parts `inference.segment` finds, read in one batch, then mended.
 
 A narrow part is joined to its neighbour when the two read as one digit (a 4 whose upright stands apart
-from its angle), and a wide part read unsurely is cut where the model reads both sides surely (touching
-digits too narrow together for the outline split; with strokes, only between whole strokes).
+from its angle), and a wide part read unsurely is cut into touching digits too narrow together for the
+outline split: with strokes, between whole strokes where the model reads both sides surely; from the
+image alone, into the digits the model reads best (`inference.number_search`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,19 @@ import numpy as np
 
 from inference.answer import DIGIT_CLASSES, NOT_A_DIGIT
 from inference.images import ink_box
+from inference.number_search import search_part
 from inference.preprocess import INK_THRESHOLD, preprocess_pixels, to_png
-from inference.segment import DigitPart, Part, Predict, Stroke, dense_points, digit_parts, find_parts, part_ink
+from inference.segment import (
+    POOL,
+    DigitPart,
+    Part,
+    Predict,
+    Stroke,
+    dense_points,
+    digit_parts,
+    find_parts,
+    part_ink,
+)
 
 # A part narrower than this share of the digits' height, within JOIN_GAP of the part before or after
 # it, may be the upright of a 4 drawn apart from its angle. `read_digits` joins the two when the model
@@ -24,8 +36,8 @@ UPRIGHT_WIDTH = 0.35
 JOIN_GAP = 0.1
 SURE = 0.95
 SHORTER = 0.8
-# A part read unsurely and at least SPLIT_TRY of the digits' height wide is cut at these shares of its
-# width, and split where the model reads both sides SURE-ly (`_split_unsure`).
+# A part read unsurely and at least SPLIT_TRY of the digits' height wide is cut (`_split_unsure`); with
+# strokes, at one of these shares of its width where the model reads both sides SURE-ly.
 SPLIT_TRY = 0.8
 CUTS = (0.3, 0.4, 0.5, 0.6, 0.7)
 # With strokes, a cut may leave at most this share of a stroke's points on its other side.
@@ -72,22 +84,52 @@ def _split_unsure(
     strokes: Sequence[Stroke] | None = None,
     stroke_scale: float = 1.0,
 ) -> tuple[list[DigitPart], list[np.ndarray]]:
-    """Split a part that is read unsurely (or as no digit) while wide enough for two digits, where the
-    model reads both sides of one cut surely (two touching digits too narrow together for `_split_wide`).
-    With the pen's strokes (image pixels), only cuts between whole strokes are tried: the pen drew each
-    stroke within one digit. All the cuts of all such parts go to the model in one batch."""
+    """Split a part that is read unsurely (or as no digit) while wide enough for two digits (touching
+    digits too narrow together for `_split_wide`). From the image alone, into the digits the model reads
+    best in it (`search_part`). With the pen's strokes (image pixels), at one of CUTS between whole
+    strokes (the pen drew each stroke within one digit), kept where the model reads both sides surely;
+    the cuts of all such parts go to the model in one batch."""
+    unsure = [
+        index
+        for index, (_, digit) in enumerate(digits)
+        if digit.box[2] >= SPLIT_TRY * height and _sureness(rows[index]) < SURE
+    ]
+    found: dict[int, tuple[list[DigitPart], list[np.ndarray]]] = {}
+    if strokes:
+        found = _cut_between_strokes(ink, labels, digits, unsure, predict, strokes, stroke_scale)
+    else:
+        for index in unsure:
+            searched = search_part(ink, labels, digits[index][0], max(1, height // POOL), predict)
+            if len(searched) > 1:
+                found[index] = ([piece for piece, _ in searched], [row for _, row in searched])
+    parts, kept_rows = [], []
+    for index, (_, digit) in enumerate(digits):
+        new_parts, new_rows = found.get(index, ([digit], [rows[index]]))
+        parts += new_parts
+        kept_rows += new_rows
+    return parts, kept_rows
+
+
+def _cut_between_strokes(
+    ink: np.ndarray,
+    labels: np.ndarray,
+    digits: list[tuple[Part, DigitPart]],
+    unsure: list[int],
+    predict: Predict,
+    strokes: Sequence[Stroke],
+    stroke_scale: float,
+) -> dict[int, tuple[list[DigitPart], list[np.ndarray]]]:
+    """The two digits and rows of each part in `unsure` that a cut at one of CUTS between whole strokes
+    splits into two sides both read surely, by the part's index."""
+    points = _stroke_points(strokes, stroke_scale)
     trials = []  # (index of the part, [(box, pixels) of the left and right side of each cut])
-    points: list[np.ndarray] | None = None  # the strokes in image pixels, once a part is to be cut
-    for index, (part, digit) in enumerate(digits):
-        if digit.box[2] < SPLIT_TRY * height or _sureness(rows[index]) >= SURE:
-            continue
-        if strokes and points is None:
-            points = _stroke_points(strokes, stroke_scale)
+    for index in unsure:
+        part, digit = digits[index]
         region, x, y = part_ink(ink, labels, part)
         sides: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
         for share in CUTS:
             cut = int(round(share * region.shape[1]))
-            if points is not None and not _between_strokes(points, digit.box, x + cut):
+            if not _between_strokes(points, digit.box, x + cut):
                 continue
             pair = (_side(region[:, :cut], x, y), _side(region[:, cut:], x + cut, y))
             if pair[0] is not None and pair[1] is not None:
@@ -95,9 +137,9 @@ def _split_unsure(
         if sides:
             trials.append((index, sides))
     if not trials:
-        return [digit for _, digit in digits], rows
+        return {}
     read = predict(np.stack([pixels for _, sides in trials for _, pixels in sides]))
-    found: dict[int, tuple[list[DigitPart], list[np.ndarray]]] = {}
+    found = {}
     at = 0
     for index, sides in trials:
         pairs = [(at + i, at + i + 1) for i in range(0, len(sides), 2)]
@@ -106,12 +148,7 @@ def _split_unsure(
             halves = [sides[i - at] for i in best]
             found[index] = ([DigitPart(box, pixels, to_png(pixels)) for box, pixels in halves], [read[i] for i in best])
         at += len(sides)
-    parts, kept_rows = [], []
-    for index, (_, digit) in enumerate(digits):
-        new_parts, new_rows = found.get(index, ([digit], [rows[index]]))
-        parts += new_parts
-        kept_rows += new_rows
-    return parts, kept_rows
+    return found
 
 
 def _stroke_points(strokes: Sequence[Stroke], scale: float) -> list[np.ndarray]:

@@ -2,8 +2,8 @@
 
     python -m training.evaluation.numbers [--model all] [--version N] [--count 500] [--seed 15] [--cost]
 
-Numbers of 2 to 5 digits are composed from unipen-dev (`UNIPEN_DIR`): one writer per number, each digit
-that writer's, all drawn at one height (45-70 % of the 400 px canvas, each digit within 10 % of it, its
+Numbers of 2 to 5 digits are composed from unipen-dev (`UNIPEN_DIR`), from the writers fine-tuning holds
+out only (`training.calibration.HOLDOUT_WRITERS`): one writer per number, each digit that writer's, all drawn at one height (45-70 % of the 400 px canvas, each digit within 10 % of it, its
 baseline within 12 px), the ink of neighbours `GAP` apart (a share of the height), and `TOUCHING` of the
 pairs drawn with the boxes of their inks overlapping by up to 0.7 of a stroke width, so that they often
 touch. They are drawn as the page's number mode draws (`NUMBER_CANVAS`, 25 px black round-capped lines) and
@@ -34,6 +34,7 @@ from inference.numbers import read_digits
 from inference.preprocess import ink_from_image, open_image, preprocess, preprocess_pixels
 from inference.segment import segment_digits
 from inference.strokes import STROKE_WIDTH, draw_strokes, render_strokes, to_png_bytes
+from training.calibration import HOLDOUT_WRITERS
 from training.data import load_unipen
 
 SEED = 15
@@ -115,12 +116,13 @@ def compose_number(samples: list[dict[str, Any]], rng: np.random.Generator) -> D
 
 
 def compose_numbers(count: int, seed: int = SEED) -> list[DrawnNumber]:
-    """`count` numbers of 2-5 digits, each from one unipen-dev writer, reproducibly from `seed`."""
+    """`count` numbers of 2-5 digits, each from one of the held-out unipen-dev writers, reproducibly from
+    `seed`."""
     by_writer: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for sample in load_unipen():
-        if two_glyphs(sample["strokes"]):
-            continue
-        by_writer[f"{sample['institution']}/{sample['writer']}"].append(sample)
+        writer = f"{sample['institution']}/{sample['writer']}"
+        if writer in HOLDOUT_WRITERS and not two_glyphs(sample["strokes"]):
+            by_writer[writer].append(sample)
     writers = sorted(by_writer)
     rng = np.random.default_rng(seed)
     numbers = []
