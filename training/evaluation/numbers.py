@@ -3,17 +3,18 @@
     python -m training.evaluation.numbers [--model all] [--version N] [--count 500] [--seed 15] [--cost]
 
 Numbers of 2 to 5 digits are composed from unipen-dev (`UNIPEN_DIR`), from the writers fine-tuning holds
-out only (`training.calibration.HOLDOUT_WRITERS`): one writer per number, each digit that writer's, all drawn at one height (45-70 % of the 400 px canvas, each digit within 10 % of it, its
-baseline within 12 px), the ink of neighbours `GAP` apart (a share of the height), and `TOUCHING` of the
-pairs drawn with the boxes of their inks overlapping by up to 0.7 of a stroke width, so that they often
-touch. They are drawn as the page's number mode draws (`NUMBER_CANVAS`, 25 px black round-capped lines) and
-read twice: from the
-image alone (an API client) and with the pen strokes (the page sends them). The same digits drawn alone
-on the 400x400 canvas give the single-digit accuracy to compare with. A few unipen-dev samples hold two
-glyphs side by side (one writer's "0"s written "00"): they are left out (`two_glyphs`). `--cost` times the worker's CPU
-for finding the digits of the five-digit drawings (`inference.segment`) and for joining a 4 drawn in
-two pieces and cutting touching digits from the image (`read_digits`, with the cnn unless `--model`
-names another).
+out only (`training.calibration.HOLDOUT_WRITERS`): one writer per number, each digit that writer's, all
+drawn at one height (45-70 % of the 400 px canvas, each digit within 10 % of it, its baseline within
+12 px), the ink of neighbours `GAP` apart (a share of the height), and `TOUCHING` of the pairs drawn with
+the boxes of their inks overlapping by up to 0.7 of a stroke width, so that they often touch. They are
+drawn as the page's number mode draws (`NUMBER_CANVAS`, 25 px black round-capped lines) and read twice:
+from the image alone (an API client) and with the pen strokes (the page sends them). The same digits
+drawn alone on the 400x400 canvas give the single-digit accuracy to compare with. A few unipen-dev
+samples hold two glyphs side by side (one writer's "0"s written "00"): they are left out (`two_glyphs`).
+`--cost` times the worker's CPU for finding the digits of the five-digit drawings (`inference.segment`)
+and for joining a 4 drawn in two pieces and cutting touching digits from the image (`read_digits`, with
+the cnn unless `--model` names another), and the spread of `read_digits` from the image over every
+number.
 """
 
 from __future__ import annotations
@@ -221,6 +222,7 @@ def segmentation_cost(numbers: list[DrawnNumber], model: Any, repeats: int = 20)
             timings["segment_and_read_image_ms"].append((plain - start) * 1000)
             timings["read_digits_image_ms"].append((cut - plain) * 1000)
     medians = {key: round(statistics.median(values), 3) for key, values in timings.items()}
+    medians.update(_image_reading_tail(numbers, model))
     for mode in ("image", "strokes"):
         medians[f"added_{mode}_ms"] = round(medians[f"segment_digits_{mode}_ms"] - medians["digit_preprocessing_ms"], 3)
     medians["joining_added_ms"] = round(medians["read_digits_strokes_ms"] - medians["segment_and_read_ms"], 3)
@@ -228,6 +230,20 @@ def segmentation_cost(numbers: list[DrawnNumber], model: Any, repeats: int = 20)
         medians["read_digits_image_ms"] - medians["segment_and_read_image_ms"], 3
     )
     return {"drawings": len(five), **medians}
+
+
+def _image_reading_tail(numbers: list[DrawnNumber], model: Any) -> dict[str, float]:
+    """CPU ms of `read_digits` from the image alone over every number (not only five-digit ones): its
+    median, 95th and 99th percentile and worst, where parts read unsurely are searched for digits."""
+    times = []
+    for number in numbers:
+        ink = ink_from_image(open_image(number.png))
+        start = time.process_time()
+        read_digits(ink, model.predict)
+        times.append((time.process_time() - start) * 1000)
+    percentiles = np.percentile(times, [50, 95, 99, 100])
+    names = ("p50", "p95", "p99", "max")
+    return {f"read_digits_image_all_{n}_ms": round(float(v), 3) for n, v in zip(names, percentiles, strict=True)}
 
 
 def main(argv: list[str] | None = None) -> None:
