@@ -16,9 +16,8 @@ from itertools import pairwise
 import numpy as np
 
 from inference.answer import NOT_A_DIGIT
-from inference.images import ink_box
-from inference.preprocess import INK_THRESHOLD, preprocess_pixels, to_png
-from inference.segment import DigitPart, Part, Predict, part_ink
+from inference.preprocess import to_png
+from inference.segment import DigitPart, Part, Predict, ink_seen, part_ink
 
 # A part is cut every CUT_STEP of the digits' height, no nearer than CUT_MARGIN to its sides.
 CUT_STEP = 0.12
@@ -35,8 +34,8 @@ WIDE_COST = 1.0
 
 @dataclass(frozen=True)
 class _Run:
-    """Atoms `start` .. `end - 1` joined: their box in the image's pixels and what the model sees of them
-    (None: only faint fringe)."""
+    """Atoms `start` .. `end - 1` joined: their width in pooled cells, and their ink's box in the image's
+    pixels with the 28x28 the model sees (None: only faint fringe)."""
 
     start: int
     end: int
@@ -83,19 +82,8 @@ def _candidate_runs(ink: np.ndarray, labels: np.ndarray, atoms: list[Part], heig
             if start < end - 1 and atoms[end - 1].right - atoms[start].left + 1 > MAX_WIDTH * height:
                 break
             joined = Part(set(atoms[start].labels), atoms[start].left, atoms[end - 1].right, atoms[start].own)
-            runs.append(_Run(start, end, joined.right - joined.left + 1, _seen(ink, labels, joined)))
+            runs.append(_Run(start, end, joined.right - joined.left + 1, ink_seen(*part_ink(ink, labels, joined))))
     return runs
-
-
-def _seen(ink: np.ndarray, labels: np.ndarray, part: Part) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
-    """The part's ink box in the image's pixels and its 28x28, as `inference.segment.digit_parts` makes
-    them (without the PNG, which only the digits kept need)."""
-    region, x, y = part_ink(ink, labels, part)
-    box = ink_box(region, INK_THRESHOLD)
-    if box is None:
-        return None
-    size = (box.right - box.left + 1, box.bottom - box.top + 1)
-    return (x + box.left, y + box.top, *size), preprocess_pixels(box.crop(region))
 
 
 def _score(run: _Run, row: np.ndarray | None, height: int) -> float:

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from inference.answer import DIGIT_CLASSES, NOT_A_DIGIT
-from inference.images import ink_box
 from inference.number_search import search_part
-from inference.preprocess import INK_THRESHOLD, preprocess_pixels, to_png
+from inference.preprocess import to_png
 from inference.segment import (
     POOL,
     DigitPart,
@@ -25,6 +24,7 @@ from inference.segment import (
     dense_points,
     digit_parts,
     find_parts,
+    ink_seen,
     part_ink,
 )
 
@@ -121,6 +121,8 @@ def _cut_between_strokes(
 ) -> dict[int, tuple[list[DigitPart], list[np.ndarray]]]:
     """The two digits and rows of each part in `unsure` that a cut at one of CUTS between whole strokes
     splits into two sides both read surely, by the part's index."""
+    if not unsure:
+        return {}  # the strokes become points only when a part is to be cut
     points = _stroke_points(strokes, stroke_scale)
     trials = []  # (index of the part, [(box, pixels) of the left and right side of each cut])
     for index in unsure:
@@ -131,7 +133,7 @@ def _cut_between_strokes(
             cut = int(round(share * region.shape[1]))
             if not _between_strokes(points, digit.box, x + cut):
                 continue
-            pair = (_side(region[:, :cut], x, y), _side(region[:, cut:], x + cut, y))
+            pair = (ink_seen(region[:, :cut], x, y), ink_seen(region[:, cut:], x + cut, y))
             if pair[0] is not None and pair[1] is not None:
                 sides += [pair[0], pair[1]]
         if sides:
@@ -173,15 +175,6 @@ def _between_strokes(strokes: list[np.ndarray], box: tuple[int, int, int, int], 
             return False
         sides.add(left >= 0.5)
     return len(sides) == 2
-
-
-def _side(piece: np.ndarray, x: int, y: int) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
-    """One side of a cut: its box in the image's pixels (`piece` starts at x, y) and its 28x28."""
-    box = ink_box(piece, INK_THRESHOLD)
-    if box is None:
-        return None
-    size = (box.right - box.left + 1, box.bottom - box.top + 1)
-    return (x + box.left, y + box.top, *size), preprocess_pixels(box.crop(piece))
 
 
 def _sureness(row: np.ndarray) -> float:

@@ -347,16 +347,22 @@ def segment_digits(
     return [digit for _, digit in digit_parts(ink, labels, parts)]
 
 
+def ink_seen(piece: np.ndarray, x: int, y: int) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """The box in the image's pixels of the ink in `piece` (which starts at x, y) and its 28x28; None for
+    only faint fringe."""
+    box = ink_box(piece, INK_THRESHOLD)
+    if box is None:
+        return None
+    size = (box.right - box.left + 1, box.bottom - box.top + 1)
+    return (x + box.left, y + box.top, *size), preprocess_pixels(box.crop(piece))
+
+
 def digit_parts(ink: np.ndarray, labels: np.ndarray, parts: Sequence[Part]) -> list[tuple[Part, DigitPart]]:
     """Each part with its ink preprocessed like a single drawing and its box in the image's pixels; a part
     left with only faint fringe (one side of a split) is dropped."""
     digits = []
     for part in parts:
-        region, x, y = part_ink(ink, labels, part)
-        box = ink_box(region, INK_THRESHOLD)
-        if box is None:
-            continue
-        pixels = preprocess_pixels(box.crop(region))
-        width, height = box.right - box.left + 1, box.bottom - box.top + 1
-        digits.append((part, DigitPart((x + box.left, y + box.top, width, height), pixels, to_png(pixels))))
+        seen = ink_seen(*part_ink(ink, labels, part))
+        if seen is not None:
+            digits.append((part, DigitPart(seen[0], seen[1], to_png(seen[1]))))
     return digits
